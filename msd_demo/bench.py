@@ -1,0 +1,177 @@
+"""python -m msd_demo bench: every drafter on the same suite rows, against our target-only loop and transformers.
+
+All runs are sequential (never overlapping), after one untimed warm-up of each; times are end-to-end
+wall-clock with the device synchronised, prefill included.
+"""
+
+import json
+import statistics
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from msd_demo.cli import decode_config
+from msd_demo.compare import Request, run_speculative, run_target_only
+from msd_demo.errors import UserInputError
+from msd_demo.hf_reference import hf_assisted, hf_generate
+from msd_demo.media import Media, load_media
+from msd_demo.metrics import Comparison, RunStats
+from msd_demo.presets import Lineup, load_lineup
+
+DEFAULT_SUITE = Path(__file__).resolve().parent.parent / "assets" / "suite.jsonl"
+
+
+@dataclass(frozen=True)
+class SuiteRow:
+    name: str
+    media: Media
+    prompt: str
+
+
+def read_suite(path: str | Path) -> list[SuiteRow]:
+    """Rows {"image"|"video": path relative to the suite file, "prompt": text}; other keys are ignored."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"{path}: no such suite file.")
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            media_path = row.get("image") or row["video"]
+            rows.append(SuiteRow(media_path, load_media(path.parent / media_path), row["prompt"]))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            raise UserInputError(f"{path}:{number}: expected {{'image' or 'video': path, 'prompt': text}}.") from None
+    if not rows:
+        raise UserInputError(f"{path}: the suite has no rows.")
+    return rows
+
+
+@dataclass
+class DrafterRecord:
+    comparisons: list[Comparison] = field(default_factory=list)
+    hf_assisted_speedups: list[float] = field(default_factory=list)
+    identical_to_hf: list[bool] = field(default_factory=list)
+    hf_assisted_unavailable: str | None = None
+
+
+def bench_command(args) -> int:
+    config = decode_config(args)
+    rows = read_suite(args.suite or DEFAULT_SUITE)
+    lineup = load_lineup(args.preset, args.models_dir)
+    names = lineup.preset.drafters if args.drafters == "all" else [n.strip() for n in args.drafters.split(",")]
+    for name in names:
+        lineup.drafter(name)  # unknown names are refused before any timing starts
+    if args.repeats < 1:
+        raise UserInputError(f"--repeats must be at least 1, got {args.repeats}.")
+    result = run_bench(lineup, rows, names, config, args.repeats, args.gamma)
+    Path(args.json).write_text(json.dumps(result, indent=2))
+    print(summary_table(result), file=sys.stderr)
+    return 0
+
+
+def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, repeats: int, gamma: int) -> dict:
+    _warm_up(lineup, rows[0], names, config)
+    baseline: list[RunStats] = []
+    hf_seconds, hf_tokens = [], []
+    records = {name: DrafterRecord() for name in names}
+    progress = tqdm(total=len(rows) * repeats * (len(names) + 1), desc="bench", unit="run", file=sys.stderr)
+    for row in rows:
+        for _ in range(repeats):
+            request = Request(row.prompt, row.media, config=config)
+            reference = run_target_only(lineup, request)
+            baseline.append(reference)
+            prompt = lineup.target.prompt(row.prompt, row.media)
+            tokens, seconds = hf_generate(lineup.target, prompt, config.max_new_tokens)
+            hf_seconds.append(seconds)
+            hf_tokens.append(len(tokens))
+            progress.update()
+            for name in names:
+                _bench_drafter(lineup, records[name], Request(row.prompt, row.media, name, config), reference, gamma)
+                progress.update()
+    progress.close()
+    return {
+        "settings": {"preset": lineup.preset.name, "rows": len(rows), "repeats": repeats, "gamma": gamma,
+                     "max_new_tokens": config.max_new_tokens, "temperature": config.sampling.temperature,
+                     "device": str(lineup.target.device), "speedup_baseline": "our target-only loop"},
+        "baseline": {
+            "tokens_per_second": _tokens_per_second(baseline),
+            "hf_generate_tokens_per_second": sum(hf_tokens) / sum(hf_seconds),
+        },
+        "drafters": {name: _drafter_summary(record, config.sampling.greedy) for name, record in records.items()},
+    }
+
+
+def _bench_drafter(lineup: Lineup, record: DrafterRecord, request: Request, reference: RunStats, gamma: int) -> None:
+    comparison = Comparison(reference, run_speculative(lineup, request))
+    record.comparisons.append(comparison)
+    draft = _hf_assistant(lineup, request.drafter)
+    if draft is False or not request.config.sampling.greedy or record.hf_assisted_unavailable:
+        return
+    prompt = lineup.target.prompt(request.question, request.media)
+    try:
+        tokens, seconds = hf_assisted(lineup.target, prompt, request.config.max_new_tokens, gamma, draft)
+    except ValueError as error:  # e.g. vocabularies that differ by padding: transformers refuses the pair
+        record.hf_assisted_unavailable = str(error).splitlines()[0]
+        return
+    record.hf_assisted_speedups.append(reference.total_seconds / seconds)
+    record.identical_to_hf.append(tokens == reference.token_ids)
+
+
+def _hf_assistant(lineup: Lineup, name: str):
+    """The draft transformers' assisted generation can run for this drafter: a model, None (prompt lookup),
+    or False when it cannot run the same pair (a text-only draft needs its own prompt, without the image)."""
+    if name == "model":
+        return lineup.draft_model(name)
+    return None if name == "prompt-lookup" else False
+
+
+def _warm_up(lineup: Lineup, row: SuiteRow, names: list[str], config) -> None:
+    short = replace(config, max_new_tokens=min(8, config.max_new_tokens))
+    run_target_only(lineup, Request(row.prompt, row.media, config=short))
+    hf_generate(lineup.target, lineup.target.prompt(row.prompt, row.media), short.max_new_tokens)
+    for name in names:
+        run_speculative(lineup, Request(row.prompt, row.media, name, short))
+
+
+def _drafter_summary(record: DrafterRecord, greedy: bool) -> dict:
+    runs = [comparison.speculative for comparison in record.comparisons]
+    steps = [step for run in runs for step in run.steps]
+    drafted = sum(len(step.drafted) for step in steps)
+    summary = {
+        "speedup": statistics.median(c.speedup for c in record.comparisons),
+        "theoretical_speedup": statistics.median(c.theoretical_speedup for c in record.comparisons),
+        "mean_accepted_tokens": sum(len(step.emitted) for step in steps) / len(steps),
+        "acceptance_rate": sum(step.accepted for step in steps) / drafted if drafted else 0.0,
+        "identical": all(c.identical for c in record.comparisons) if greedy else None,
+        "tokens_per_second": _tokens_per_second(runs),
+        "draft_seconds_per_step": statistics.mean(step.draft_seconds for step in steps),
+        "verify_seconds_per_step": statistics.mean(step.verify_seconds for step in steps),
+    }
+    if record.hf_assisted_speedups:
+        summary["hf_assisted_speedup"] = statistics.median(record.hf_assisted_speedups)
+        summary["hf_assisted_identical"] = all(record.identical_to_hf)
+    if record.hf_assisted_unavailable:
+        summary["hf_assisted_unavailable"] = record.hf_assisted_unavailable
+    return summary
+
+
+def _tokens_per_second(runs: list[RunStats]) -> float:
+    return sum(len(run.token_ids) for run in runs) / sum(run.total_seconds for run in runs)
+
+
+def summary_table(result: dict) -> str:
+    baseline = result["baseline"]
+    lines = [
+        f"baseline: ours {baseline['tokens_per_second']:.1f} tokens/s, "
+        f"transformers generate() {baseline['hf_generate_tokens_per_second']:.1f} tokens/s",
+        f"{'drafter':<15}{'speedup':>9}{'theory':>9}{'tau':>7}{'alpha':>7}{'hf assisted':>13}  identical",
+    ]
+    for name, d in result["drafters"].items():
+        hf = f"{d['hf_assisted_speedup']:.2f}x" if "hf_assisted_speedup" in d else "-"
+        lines.append(f"{name:<15}{d['speedup']:>8.2f}x{d['theoretical_speedup']:>8.2f}x{d['mean_accepted_tokens']:>7.2f}"
+                     f"{d['acceptance_rate']:>7.2f}{hf:>13}  {d['identical']}")
+    return "\n".join(lines)

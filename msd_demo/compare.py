@@ -1,0 +1,34 @@
+"""The one public entry point the CLI, the benchmark and the app share: decode twice and compare."""
+
+from dataclasses import dataclass
+
+from msd_demo.engine import DecodeConfig, speculative, target_only
+from msd_demo.media import Media
+from msd_demo.metrics import Comparison, RunStats, collect
+from msd_demo.presets import Lineup
+from msd_demo.prompt import check_question
+
+
+@dataclass(frozen=True)
+class Request:
+    question: str
+    media: Media | None
+    drafter: str = "model"
+    config: DecodeConfig = DecodeConfig()
+
+    def __post_init__(self):
+        object.__setattr__(self, "question", check_question(self.question))
+
+
+def run_target_only(lineup: Lineup, request: Request) -> RunStats:
+    return collect(target_only(lineup.target, request.question, request.media, request.config))
+
+
+def run_speculative(lineup: Lineup, request: Request) -> RunStats:
+    drafter = lineup.drafter(request.drafter)
+    return collect(speculative(lineup.target, request.question, request.media, drafter, request.config))
+
+
+def compare(lineup: Lineup, request: Request) -> Comparison:
+    """Target-only first, then speculative: the two runs never overlap in time."""
+    return Comparison(run_target_only(lineup, request), run_speculative(lineup, request))

@@ -1,0 +1,72 @@
+"""A model plus its KV cache: one prefill, then forwards of a few tokens, and crops after rejections."""
+
+import time
+from contextlib import contextmanager
+
+import torch
+from transformers import DynamicCache
+
+
+class CachedModel:
+    def __init__(self, model):
+        self.model = model
+        self.device = model.device
+        self.cache: DynamicCache | None = None
+        # M-RoPE models (Qwen2-VL family) offset text positions after the image by a per-prompt delta.
+        self.rope_delta: int | None = None
+
+    @property
+    def length(self) -> int:
+        return self.cache.get_seq_length() if self.cache is not None else 0
+
+    def prefill(self, model_inputs: dict) -> torch.Tensor:
+        """Run the whole prompt (image included) once; returns the logits of the last position, [V]."""
+        inner = getattr(self.model, "model", None)
+        if hasattr(inner, "rope_deltas"):
+            inner.rope_deltas = None  # never reuse a delta computed for another prompt
+        self.cache = DynamicCache(config=self.model.config)
+        output = self.model(**model_inputs, past_key_values=self.cache, use_cache=True, logits_to_keep=1)
+        deltas = getattr(inner, "rope_deltas", None)
+        self.rope_delta = int(deltas.reshape(-1)[0]) if deltas is not None else None
+        return output.logits[0, -1]
+
+    def forward(self, token_ids: list[int]) -> torch.Tensor:
+        """Append token_ids to the cache; returns their logits, [S, V]."""
+        start = self.length
+        input_ids = torch.tensor([token_ids], device=self.device)
+        output = self.model(
+            input_ids=input_ids, past_key_values=self.cache, position_ids=self._positions(start, len(token_ids)), use_cache=True
+        )
+        return output.logits[0]
+
+    def rollback(self, num_tokens: int) -> None:
+        """Drop the last num_tokens entries of the cache (rejected drafts)."""
+        if num_tokens > 0:
+            self.cache.crop(-num_tokens)  # transformers 5: a negative value removes that many tokens
+
+    def _positions(self, start: int, count: int) -> torch.Tensor:
+        positions = torch.arange(start, start + count, device=self.device)
+        if self.rope_delta is None:
+            return positions[None]  # [1, S]
+        # [3, 1, S]: temporal, height and width positions coincide for text tokens.
+        return (positions + self.rope_delta).view(1, 1, -1).expand(3, 1, -1)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@contextmanager
+def stopwatch(device: torch.device):
+    """Wall-clock seconds of the block with the device synchronised on both sides; read `.seconds` after."""
+    timer = _Timer()
+    synchronize(device)
+    start = time.perf_counter()
+    yield timer
+    synchronize(device)
+    timer.seconds = time.perf_counter() - start
+
+
+class _Timer:
+    seconds: float = 0.0

@@ -1,0 +1,159 @@
+"""Target-only and speculative decoding as generators of Steps.
+
+Invariant of both loops: the target's KV cache holds the prompt and every emitted token but the last one,
+which is fed on the next forward pass. So one forward per step, and no token is ever computed twice.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from msd_demo.engine.cached_model import CachedModel, stopwatch
+from msd_demo.engine.drafters.base import Draft, Drafter, DraftRequest
+from msd_demo.engine.events import Candidate, DraftToken, Step, Token
+from msd_demo.engine.sampling import SamplingConfig, choose, make_generator, probabilities
+from msd_demo.engine.verify import Verdict, verify_greedy, verify_sampling
+from msd_demo.errors import UserInputError
+from msd_demo.limits import LIMITS
+from msd_demo.media import Media
+from msd_demo.models import LoadedModel
+
+TOP_CANDIDATES = 5  # how many of the target's candidates each step keeps for the step inspector
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    max_new_tokens: int = 128
+    gamma: int = 4
+    sampling: SamplingConfig = SamplingConfig()
+
+    def __post_init__(self):
+        if not 1 <= self.max_new_tokens <= LIMITS.max_new_tokens:
+            raise UserInputError(f"max new tokens must be between 1 and {LIMITS.max_new_tokens}, got {self.max_new_tokens}.")
+        if not 1 <= self.gamma <= LIMITS.max_gamma:
+            raise UserInputError(f"gamma (draft length) must be between 1 and {LIMITS.max_gamma}, got {self.gamma}.")
+
+
+@torch.inference_mode()
+def target_only(target: LoadedModel, question: str, media: Media | None, config: DecodeConfig) -> Iterator[Step]:
+    """Plain autoregressive decoding: one target forward per token."""
+    run = _TargetRun(target, question, media, config)
+    first = run.prefill()
+    yield first
+    token = first.emitted[0].token_id
+    while not run.finished:
+        with stopwatch(target.device) as timer:
+            p = run.distributions([token])[0]
+            token = choose(p, config.sampling, run.generator)
+        emitted = run.emit([Token(token, target.piece(token), "target", float(p[token]))])
+        yield Step(run.step_index, (), 0, emitted, 0.0, timer.seconds, target_top=run.top(p[None]))
+
+
+@torch.inference_mode()
+def speculative(
+    target: LoadedModel, question: str, media: Media | None, drafter: Drafter, config: DecodeConfig
+) -> Iterator[Step]:
+    """Draft up to gamma tokens, verify them in one target forward, keep the accepted prefix."""
+    run = _TargetRun(target, question, media, config)
+    first = run.prefill()
+    request = DraftRequest(question, media, run.prompt, target.vocab_size, config.sampling)
+    with stopwatch(target.device) as draft_timer:
+        drafter.begin(request)
+    yield Step(0, (), 0, first.emitted, draft_timer.seconds, first.verify_seconds, True, first.target_top)
+    while not run.finished:
+        # 1. Draft: never more than can still be emitted (the step adds one target token after them).
+        with stopwatch(target.device) as draft_timer:
+            draft = drafter.propose(run.generated, min(config.gamma, run.remaining - 1))
+        # 2. Verify all drafts in one target forward; 3. keep the accepted prefix, crop the rest.
+        with stopwatch(target.device) as verify_timer:
+            p = run.distributions(run.generated[-1:] + draft.token_ids)  # [k + 1, V]
+            verdict = _verify(draft, p, config.sampling, run.generator)
+            run.cache.rollback(len(draft.token_ids) - verdict.num_accepted)
+        drafted, emitted = _fates(target, draft, verdict, p)
+        yield Step(
+            run.step_index, drafted, verdict.num_accepted, run.emit(emitted),
+            draft_timer.seconds, verify_timer.seconds, target_top=run.top(p),
+        )
+
+
+class _TargetRun:
+    """The target's side of one generation: prompt, cache, emitted tokens and the stopping rule."""
+
+    def __init__(self, target: LoadedModel, question: str, media: Media | None, config: DecodeConfig):
+        self.target = target
+        self.config = config
+        self.prompt = target.prompt(question, media)
+        self.cache = CachedModel(target.model)
+        self.generator = make_generator(target.device, config.sampling.seed)
+        self.generated: list[int] = []
+        self.step_index = 0
+        self.finished = False
+
+    @property
+    def remaining(self) -> int:
+        return self.config.max_new_tokens - len(self.generated)
+
+    def prefill(self) -> Step:
+        with stopwatch(self.target.device) as timer:
+            p = probabilities(self.cache.prefill(self.prompt.model_inputs), self.config.sampling)
+            token = choose(p, self.config.sampling, self.generator)
+        emitted = self.emit([Token(token, self.target.piece(token), "target", float(p[token]))])
+        return Step(0, (), 0, emitted, 0.0, timer.seconds, True, self.top(p[None]))
+
+    def distributions(self, token_ids: list[int]) -> torch.Tensor:
+        return probabilities(self.cache.forward(token_ids), self.config.sampling)
+
+    def emit(self, tokens: list[Token]) -> tuple[Token, ...]:
+        """Keep tokens up to the first EOS and within max_new_tokens; decide whether the run is over."""
+        kept = []
+        for token in tokens[: self.remaining]:
+            kept.append(token)
+            if token.token_id in self.target.eos_token_ids:
+                self.finished = True
+                break
+        self.generated += [token.token_id for token in kept]
+        self.finished = self.finished or self.remaining <= 0
+        self.step_index += 1
+        return tuple(kept)
+
+    def top(self, p: torch.Tensor) -> tuple[tuple[Candidate, ...], ...]:
+        """p: [S, V] -> the target's most likely tokens at each of the S positions."""
+        values, ids = p.topk(min(TOP_CANDIDATES, p.shape[-1]), dim=-1)
+        piece = self.target.piece
+        return tuple(
+            tuple(Candidate(i, piece(i), v) for i, v in zip(row_ids, row_values))
+            for row_ids, row_values in zip(ids.tolist(), values.tolist())
+        )
+
+
+def _verify(draft: Draft, p: torch.Tensor, sampling: SamplingConfig, generator) -> Verdict:
+    draft_ids = torch.tensor(draft.token_ids, device=p.device, dtype=torch.long)
+    if sampling.greedy:
+        return verify_greedy(draft_ids, p)
+    return verify_sampling(draft_ids, _dense_q(draft, draft_ids, p), p, generator)
+
+
+def _dense_q(draft: Draft, draft_ids: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """q as [k, V] over the target's vocabulary: zero beyond the shared ids; one-hot when deterministic."""
+    vocab = p.shape[-1]
+    if draft.q is None:
+        return F.one_hot(draft_ids, vocab).to(p.dtype)
+    q = draft.q.to(device=p.device, dtype=p.dtype)
+    return F.pad(q, (0, vocab - q.shape[-1])) if q.shape[-1] < vocab else q[:, :vocab]
+
+
+def _fates(target: LoadedModel, draft: Draft, verdict: Verdict, p: torch.Tensor):
+    """Each drafted token with its q, p and decision; the emitted tokens with their kinds."""
+    n, k = verdict.num_accepted, len(draft.token_ids)
+    q_values = draft.q[torch.arange(k), draft.token_ids].tolist() if draft.q is not None and k else [1.0] * k
+    p_values = p[torch.arange(k), draft.token_ids].tolist() if k else []
+    drafted = tuple(
+        DraftToken(t, target.piece(t), q, pv, a)
+        for t, q, pv, a in zip(draft.token_ids, q_values, p_values, verdict.accept_probabilities)
+    )
+    emitted = [Token(t, target.piece(t), "accepted", pv) for t, pv in zip(draft.token_ids[:n], p_values[:n])]
+    kind = "bonus" if n == k else "corrected"
+    emitted.append(Token(verdict.next_token, target.piece(verdict.next_token), kind, float(p[n, verdict.next_token])))
+    return drafted, emitted

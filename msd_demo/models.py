@@ -1,0 +1,90 @@
+"""Loading a model with its processor, and what the engine needs to know about it."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from msd_demo.errors import UserInputError
+from msd_demo.media import Media
+from msd_demo.prompt import Prompt, build_prompt
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    model: torch.nn.Module
+    processor: object  # a multimodal processor, or the tokenizer of a text-only model
+    _pieces: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def tokenizer(self):
+        return getattr(self.processor, "tokenizer", self.processor)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    @property
+    def is_multimodal(self) -> bool:
+        return self.image_token_id is not None
+
+    @property
+    def image_token_id(self) -> int | None:
+        return getattr(self.model.config, "image_token_id", None)
+
+    @property
+    def vocab_size(self) -> int:
+        """Width of the logits (may exceed the tokenizer's vocabulary by padding)."""
+        return self.model.get_output_embeddings().weight.shape[0]
+
+    @property
+    def eos_token_ids(self) -> frozenset[int]:
+        ids = self.model.generation_config.eos_token_id
+        ids = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(self.tokenizer.eos_token_id)
+        return frozenset(ids)
+
+    def prompt(self, question: str, media: Media | None) -> Prompt:
+        return build_prompt(self.processor, question, media if self.is_multimodal else None, self.device, self.image_token_id)
+
+    def piece(self, token_id: int) -> str:
+        """The text of one token (cached: the loop asks for the same few ids again and again)."""
+        text = self._pieces.get(token_id)
+        if text is None:
+            text = self._pieces[token_id] = self.tokenizer.decode([token_id])
+        return text
+
+    def decode(self, token_ids: list[int]) -> str:
+        return self.tokenizer.decode(token_ids, skip_special_tokens=True)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def default_dtype(device: torch.device) -> torch.dtype:
+    if device.type != "cuda":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def load_model(source: str | Path, multimodal: bool, device: torch.device | None = None, dtype=None) -> LoadedModel:
+    """from_pretrained for a local folder or a hub id; a clear error when it cannot be had."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # stderr is for errors (the CLI contract): one clear line each
+
+    device = device or default_device()
+    model_class, processor_class = (
+        (AutoModelForImageTextToText, AutoProcessor) if multimodal else (AutoModelForCausalLM, AutoTokenizer)
+    )
+    try:
+        processor = processor_class.from_pretrained(str(source))
+        model = model_class.from_pretrained(str(source), dtype=dtype or default_dtype(device))
+    except OSError as error:
+        raise UserInputError(f"could not load model {source}: {str(error).splitlines()[0]}") from None
+    model.to(device).eval()
+    return LoadedModel(name=str(source), model=model, processor=processor)

@@ -1,0 +1,80 @@
+"""Model presets: which target and which draft models make up a lineup, and loading them once."""
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from msd_demo.engine.drafters import DRAFTER_DESCRIPTIONS, Drafter, ModelDrafter, PromptLookupDrafter
+from msd_demo.errors import UserInputError
+from msd_demo.models import LoadedModel, load_model
+
+MODELS_DIR = Path(os.environ.get("MSD_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
+# Drafters that run a model of their own, and whether that model sees the image.
+MODEL_DRAFTERS = {"model": True, "text-only": False}
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    target: str
+    draft_models: dict[str, str] = field(default_factory=dict)  # drafter name -> model folder or hub id
+    description: str = ""
+    hardware: str = ""
+
+    @property
+    def drafters(self) -> list[str]:
+        return [name for name in DRAFTER_DESCRIPTIONS if name in self.draft_models or name not in MODEL_DRAFTERS]
+
+
+def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
+    models_dir = Path(models_dir)
+    return Preset(
+        name="tiny",
+        target=str(models_dir / "target"),
+        draft_models={"model": str(models_dir / "draft-vlm"), "text-only": str(models_dir / "draft-text")},
+        description="the shipped tiny models trained on the shapes world (models/)",
+        hardware="CPU",
+    )
+
+
+PRESETS = {"tiny": tiny_preset()}
+
+
+def get_preset(name: str, models_dir: str | Path | None = None) -> Preset:
+    if models_dir is not None:
+        return tiny_preset(models_dir)
+    if name not in PRESETS:
+        raise UserInputError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}.")
+    return PRESETS[name]
+
+
+class Lineup:
+    """A loaded target and, loaded on first use, its draft models."""
+
+    def __init__(self, preset: Preset):
+        self.preset = preset
+        if not Path(preset.target).exists() and preset.name == "tiny":
+            raise UserInputError(f"the tiny models are missing: {preset.target} does not exist.")
+        self.target = load_model(preset.target, multimodal=True)
+        self._draft_models: dict[str, LoadedModel] = {}
+
+    def drafter(self, name: str) -> Drafter:
+        if name not in self.preset.drafters:
+            allowed = ", ".join(self.preset.drafters)
+            raise UserInputError(f"unknown drafter {name!r} for preset {self.preset.name}; choose one of: {allowed}.")
+        if name == "prompt-lookup":
+            return PromptLookupDrafter()
+        return ModelDrafter(name, self.draft_model(name))
+
+    def draft_model(self, name: str) -> LoadedModel:
+        if name not in self._draft_models:
+            source = self.preset.draft_models[name]
+            self._draft_models[name] = load_model(source, MODEL_DRAFTERS[name], self.target.device, self.target.model.dtype)
+        return self._draft_models[name]
+
+
+@lru_cache(maxsize=2)
+def load_lineup(preset_name: str = "tiny", models_dir: str | None = None) -> Lineup:
+    """Loaded once and reused across requests (the app serves many runs from one lineup)."""
+    return Lineup(get_preset(preset_name, models_dir))

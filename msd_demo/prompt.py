@@ -1,0 +1,66 @@
+"""Processor + chat template -> Prompt: token ids, pixel tensors and the mask of visual-token positions."""
+
+from dataclasses import dataclass, field
+
+import torch
+
+from msd_demo.errors import UserInputError
+from msd_demo.limits import LIMITS
+from msd_demo.media import Media
+
+
+@dataclass
+class Prompt:
+    input_ids: torch.Tensor  # [1, L]
+    model_inputs: dict = field(repr=False)  # everything the model's prefill forward takes (pixel_values, ...)
+    visual_mask: torch.Tensor = field(repr=False)  # [L] bool: True where an image/video token stands
+
+    @property
+    def length(self) -> int:
+        return self.input_ids.shape[1]
+
+    @property
+    def text_token_ids(self) -> list[int]:
+        return self.input_ids[0][~self.visual_mask].tolist()
+
+
+def check_question(question: str) -> str:
+    question = (question or "").strip()
+    if not question:
+        raise UserInputError("the prompt is empty; ask a question about the image or video.")
+    if len(question) > LIMITS.max_prompt_characters:
+        raise UserInputError(
+            f"the prompt has {len(question):,} characters; at most {LIMITS.max_prompt_characters:,} are allowed."
+        )
+    return question
+
+
+def build_prompt(processor, question: str, media: Media | None, device: torch.device, image_token_id=None) -> Prompt:
+    """A chat prompt for one user turn; video frames go in as a sequence of images.
+
+    processor is a multimodal processor, or a tokenizer for a text-only model (media must then be None).
+    """
+    question = check_question(question)
+    if media is None:
+        messages = [{"role": "user", "content": question}]
+        text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        inputs = processor(text, return_tensors="pt", add_special_tokens=_template_lacks_bos(processor, text))
+    else:
+        content = [{"type": "image"} for _ in media.frames] + [{"type": "text", "text": question}]
+        messages = [{"role": "user", "content": content}]
+        text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        inputs = processor(
+            text=text, images=list(media.frames), return_tensors="pt", add_special_tokens=_template_lacks_bos(processor, text)
+        )
+    model_inputs = {name: value.to(device) for name, value in inputs.items() if isinstance(value, torch.Tensor)}
+    input_ids = model_inputs["input_ids"]
+    visual_mask = input_ids[0] == image_token_id if image_token_id is not None else torch.zeros_like(input_ids[0], dtype=torch.bool)
+    return Prompt(input_ids=input_ids, model_inputs=model_inputs, visual_mask=visual_mask.cpu())
+
+
+def _template_lacks_bos(processor, text: str) -> bool:
+    # Some chat templates write the BOS token themselves (adding another would change the prompt), others
+    # (LLaVA-1.5) rely on the tokenizer to add it.
+    tokenizer = getattr(processor, "tokenizer", processor)
+    bos = tokenizer.bos_token
+    return bos is not None and not text.startswith(bos)

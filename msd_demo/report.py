@@ -1,0 +1,56 @@
+"""Run statistics as the JSON of the CLI contract (DESIGN.md) and as a short text report."""
+
+from msd_demo.engine.events import Step
+from msd_demo.metrics import Comparison, RunStats
+from msd_demo.models import LoadedModel
+
+
+def run_json(stats: RunStats, target: LoadedModel, with_steps: bool) -> dict:
+    result = {
+        "token_ids": stats.token_ids,
+        "text": target.decode(stats.token_ids),
+        "prefill_seconds": stats.prefill_seconds,
+        "decode_seconds": stats.decode_seconds,
+        "tokens_per_second": stats.tokens_per_second,
+    }
+    if with_steps:
+        result["steps"] = [step_json(step) for step in stats.steps]
+    return result
+
+
+def step_json(step: Step) -> dict:
+    return {
+        "drafted": len(step.drafted),
+        "accepted": step.accepted,
+        "emitted": len(step.emitted),
+        "draft_seconds": step.draft_seconds,
+        "verify_seconds": step.verify_seconds,
+        "drafted_tokens": [{"id": t.token_id, "text": t.text, "q": t.q, "p": t.p} for t in step.drafted],
+        "emitted_tokens": [{"id": t.token_id, "text": t.text, "kind": t.kind, "p": t.p} for t in step.emitted],
+    }
+
+
+def comparison_json(comparison: Comparison, target: LoadedModel, drafter: str, greedy: bool) -> dict:
+    return {
+        "drafter": drafter,
+        "target": run_json(comparison.target, target, with_steps=False),
+        "speculative": run_json(comparison.speculative, target, with_steps=True),
+        "identical": comparison.identical,
+        "first_difference": comparison.first_difference,
+        "greedy": greedy,
+        "speedup": comparison.speedup,
+        "theoretical_speedup": comparison.theoretical_speedup,
+        "mean_accepted_tokens": comparison.speculative.tau,
+        "acceptance_rate": comparison.speculative.alpha,
+    }
+
+
+def comparison_text(result: dict) -> str:
+    target, speculative = result["target"], result["speculative"]
+    same = "identical" if result["identical"] else f"differ from token {result['first_difference']}"
+    return "\n".join([
+        f"target only  ({target['tokens_per_second']:.1f} tokens/s): {target['text']}",
+        f"speculative  ({speculative['tokens_per_second']:.1f} tokens/s, drafter {result['drafter']}): {speculative['text']}",
+        f"speedup {result['speedup']:.2f}x (theory {result['theoretical_speedup']:.2f}x), "
+        f"tau {result['mean_accepted_tokens']:.2f}, alpha {result['acceptance_rate']:.2f}, outputs {same}",
+    ])

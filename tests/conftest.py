@@ -1,0 +1,30 @@
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import pytest  # noqa: E402
+
+from tests import tiny_models  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return tiny_models.build_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def llava_dir(tmp_path_factory, tokenizer):
+    return tiny_models.save_llava_models(tmp_path_factory.mktemp("llava-models"), tokenizer)
+
+
+@pytest.fixture(scope="session")
+def llava_lineup(llava_dir):
+    from msd_demo.presets import load_lineup
+
+    return load_lineup("tiny", str(llava_dir))
+
+
+@pytest.fixture(scope="session")
+def qwen2vl(tokenizer):
+    return tiny_models.qwen2vl_models(tokenizer)
