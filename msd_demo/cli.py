@@ -51,7 +51,10 @@ def decode_config(args) -> DecodeConfig:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_request:  # argparse has printed its one line (or the help)
+        return int(exit_request.code or 0)
     try:
         if args.command == "run":
             from msd_demo.cli_run import run_command

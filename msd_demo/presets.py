@@ -42,11 +42,10 @@ PRESETS = {"tiny": tiny_preset()}
 
 
 def get_preset(name: str, models_dir: str | Path | None = None) -> Preset:
-    if models_dir is not None:
-        return tiny_preset(models_dir)
+    """models_dir replaces the tiny preset's models/ folder (tests, retrained models)."""
     if name not in PRESETS:
         raise UserInputError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}.")
-    return PRESETS[name]
+    return tiny_preset(models_dir) if models_dir is not None and name == "tiny" else PRESETS[name]
 
 
 class Lineup:
