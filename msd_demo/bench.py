@@ -17,8 +17,8 @@ from msd_demo.compare import Request, run_speculative, run_target_only
 from msd_demo.errors import UserInputError
 from msd_demo.hf_reference import hf_assisted, hf_generate
 from msd_demo.media import Media, load_media
-from msd_demo.metrics import Comparison, RunStats
-from msd_demo.presets import Lineup, load_lineup
+from msd_demo.metrics import Comparison, RunStats, acceptance_by_word_class
+from msd_demo.presets import Lineup, get_preset, load_lineup
 
 DEFAULT_SUITE = Path(__file__).resolve().parent.parent / "assets" / "suite.jsonl"
 
@@ -30,7 +30,7 @@ class SuiteRow:
     prompt: str
 
 
-def read_suite(path: str | Path) -> list[SuiteRow]:
+def read_suite(path: str | Path, video_frames: int) -> list[SuiteRow]:
     """Rows {"image"|"video": path relative to the suite file, "prompt": text}; other keys are ignored."""
     path = Path(path)
     if not path.is_file():
@@ -42,7 +42,7 @@ def read_suite(path: str | Path) -> list[SuiteRow]:
         try:
             row = json.loads(line)
             media_path = row.get("image") or row["video"]
-            rows.append(SuiteRow(media_path, load_media(path.parent / media_path), row["prompt"]))
+            rows.append(SuiteRow(media_path, load_media(path.parent / media_path, video_frames), row["prompt"]))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
             raise UserInputError(f"{path}:{number}: expected {{'image' or 'video': path, 'prompt': text}}.") from None
     if not rows:
@@ -60,7 +60,7 @@ class DrafterRecord:
 
 def bench_command(args) -> int:
     config = decode_config(args)
-    rows = read_suite(args.suite or DEFAULT_SUITE)
+    rows = read_suite(args.suite or DEFAULT_SUITE, get_preset(args.preset, args.models_dir).video_frames)
     lineup = load_lineup(args.preset, args.models_dir)
     names = lineup.preset.drafters if args.drafters == "all" else [n.strip() for n in args.drafters.split(",")]
     for name in names:
@@ -101,7 +101,10 @@ def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, re
             "tokens_per_second": _tokens_per_second(baseline),
             "hf_generate_tokens_per_second": sum(hf_tokens) / sum(hf_seconds),
         },
-        "drafters": {name: _drafter_summary(record, config.sampling.greedy) for name, record in records.items()},
+        "drafters": {
+            name: _drafter_summary(record, config.sampling.greedy, lineup.preset.visual_words())
+            for name, record in records.items()
+        },
     }
 
 
@@ -137,7 +140,7 @@ def _warm_up(lineup: Lineup, row: SuiteRow, names: list[str], config) -> None:
         run_speculative(lineup, Request(row.prompt, row.media, name, short))
 
 
-def _drafter_summary(record: DrafterRecord, greedy: bool) -> dict:
+def _drafter_summary(record: DrafterRecord, greedy: bool, visual_words: frozenset[str]) -> dict:
     runs = [comparison.speculative for comparison in record.comparisons]
     steps = [step for run in runs for step in run.steps]
     drafted = sum(len(step.drafted) for step in steps)
@@ -151,6 +154,10 @@ def _drafter_summary(record: DrafterRecord, greedy: bool) -> dict:
         "draft_seconds_per_step": statistics.mean(step.draft_seconds for step in steps),
         "verify_seconds_per_step": statistics.mean(step.verify_seconds for step in steps),
     }
+    if visual_words:
+        by_class = acceptance_by_word_class(steps, visual_words)
+        summary["acceptance_rate_visual_words"] = by_class["visual"]
+        summary["acceptance_rate_other_words"] = by_class["other"]
     if record.hf_assisted_speedups:
         summary["hf_assisted_speedup"] = statistics.median(record.hf_assisted_speedups)
         summary["hf_assisted_identical"] = all(record.identical_to_hf)

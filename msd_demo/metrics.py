@@ -4,6 +4,7 @@ tau = tokens emitted per target forward pass in decoding (the bonus token includ
 alpha = accepted drafts / drafted tokens.
 """
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -110,3 +111,21 @@ def expected_speedup(alpha: float, gamma: int, cost_ratio: float) -> float:
 
 def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else 0.0
+
+
+def acceptance_by_word_class(steps: Iterable[Step], visual_words: frozenset[str]) -> dict[str, float | None]:
+    """alpha split by what the target said at each judged draft position: a visual word or another word.
+
+    Only positions up to the first rejection are judged (later drafts are discarded unseen); a position's
+    word is the target's token there (the accepted draft, or the target's correction).
+    """
+    accepted = {"visual": 0, "other": 0}
+    judged = {"visual": 0, "other": 0}
+    for step in steps:
+        for index in range(min(step.accepted + 1, len(step.drafted), len(step.emitted))):
+            word = re.sub(r"[^a-z]", "", step.emitted[index].text.lower())
+            word_class = "visual" if word in visual_words else "other"
+            judged[word_class] += 1
+            accepted[word_class] += index < step.accepted
+    return {word_class: _ratio(accepted[word_class], judged[word_class]) if judged[word_class] else None
+            for word_class in judged}

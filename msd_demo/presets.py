@@ -7,6 +7,7 @@ from pathlib import Path
 
 from msd_demo.engine.drafters import DRAFTER_DESCRIPTIONS, Drafter, ModelDrafter, PromptLookupDrafter
 from msd_demo.errors import UserInputError
+from msd_demo.limits import LIMITS
 from msd_demo.models import LoadedModel, load_model
 
 MODELS_DIR = Path(os.environ.get("MSD_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
@@ -21,10 +22,17 @@ class Preset:
     draft_models: dict[str, str] = field(default_factory=dict)  # drafter name -> model folder or hub id
     description: str = ""
     hardware: str = ""
+    video_frames: int = LIMITS.video_frames  # frames sampled per video: what the target was trained to see
+    visual_words_file: str | None = None  # words that name what is seen, one a line (for alpha by word class)
 
     @property
     def drafters(self) -> list[str]:
         return [name for name in DRAFTER_DESCRIPTIONS if name in self.draft_models or name not in MODEL_DRAFTERS]
+
+    def visual_words(self) -> frozenset[str]:
+        if self.visual_words_file is None or not Path(self.visual_words_file).is_file():
+            return frozenset()
+        return frozenset(Path(self.visual_words_file).read_text().split())
 
 
 def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
@@ -35,6 +43,8 @@ def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
         draft_models={"model": str(models_dir / "draft-vlm"), "text-only": str(models_dir / "draft-text")},
         description="the shipped tiny models trained on the shapes world (models/)",
         hardware="CPU",
+        video_frames=6,
+        visual_words_file=str(models_dir / "visual_words.txt"),
     )
 
 

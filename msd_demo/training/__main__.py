@@ -1,0 +1,73 @@
+"""`python -m msd_demo.training`: rebuild the shipped models (tokenizer, target, drafts) and their model card."""
+
+import argparse
+import dataclasses
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from msd_demo.training import stages
+from msd_demo.training.card import write_card
+from msd_demo.training.evaluate import decode_times, evaluate_target
+
+STAGES = ("tokenizer", "target", "draft-vlm", "draft-text", "eval")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m msd_demo.training", description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("models"), help="output folder (default: models)")
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
+    parser.add_argument("--quick", action="store_true", help="a tiny smoke build: a few steps, a few eval examples")
+    parser.add_argument("--steps", type=int, help="train every stage (and phase) for this many steps")
+    args = parser.parse_args(argv)
+    args.stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    unknown = sorted(set(args.stages) - set(STAGES))
+    if unknown:
+        parser.error(f"unknown stage(s) {', '.join(unknown)}; allowed: {', '.join(STAGES)}")
+    return args
+
+
+def make_plan(args: argparse.Namespace) -> stages.Plan:
+    plan = stages.QUICK if args.quick else stages.FULL
+    if args.steps is None:
+        return plan
+    schedules = {
+        f.name: dataclasses.replace(getattr(plan, f.name), steps=args.steps, warmup=max(1, args.steps // 10))
+        for f in dataclasses.fields(plan) if isinstance(getattr(plan, f.name), stages.Schedule)
+    }
+    return dataclasses.replace(plan, name=f"{plan.name}, {args.steps} steps", **schedules)
+
+
+def run_eval(out: Path, plan: stages.Plan, command: str) -> None:
+    scores = evaluate_target(out / "target", plan.eval_examples, plan.eval_max_new_tokens)
+    decode_ms = decode_times(out)
+    print(json.dumps({"scores": dataclasses.asdict(scores), "decode_forward_ms": decode_ms}, indent=2))
+    print(f"model card: {write_card(out, plan, command, scores, decode_ms)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    torch.set_num_threads(os.cpu_count() or 2)
+    torch.set_flush_denormal(True)  # tiny late-training gradients otherwise hit slow denormal arithmetic
+    plan = make_plan(args)
+    command = "python -m msd_demo.training " + shlex.join(sys.argv[1:] if argv is None else argv)
+    builders = {
+        "tokenizer": lambda: stages.build_tokenizer_stage(args.out, plan),
+        "target": lambda: stages.build_vlm_stage(args.out, plan, "target"),
+        "draft-vlm": lambda: stages.build_vlm_stage(args.out, plan, "draft-vlm"),
+        "draft-text": lambda: stages.build_draft_text_stage(args.out, plan),
+        "eval": lambda: run_eval(args.out, plan, command.strip()),
+    }
+    for stage in args.stages:
+        cpu, wall = time.process_time(), time.time()
+        builders[stage]()
+        print(f"== {stage} done: {time.process_time() - cpu:.0f} s CPU, {time.time() - wall:.0f} s wall")
+
+
+if __name__ == "__main__":
+    main()

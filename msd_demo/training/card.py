@@ -1,0 +1,108 @@
+"""`models/README.md`: the model card, written from what the build recorded and measured."""
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from msd_demo.training.data import KIND_WEIGHTS, VIDEO_FRAMES, video_share
+from msd_demo.training.evaluate import EVAL_SEED, Scores
+from msd_demo.training.stages import DRAFT_TEXT_SIZE, DRAFT_VLM_SIZE, IMAGE_SIZE, PATCH, SEEDS, TARGET_SIZE, Plan, checkpoints
+
+MODELS = ("target", "draft-vlm", "draft-text")
+
+
+def write_card(out: Path, plan: Plan, command: str, scores: Scores, decode_ms: dict[str, float]) -> Path:
+    records = {name: json.loads((checkpoints(out, name) / "done.json").read_text()) for name in MODELS}
+    sections = [_header(command), _architecture(), _models_table(out, records, decode_ms), _data(plan),
+                _training_table(records, plan), _accuracy(scores)]
+    path = out / "README.md"
+    path.write_text("\n\n".join(sections) + "\n")
+    return path
+
+
+def _header(command: str) -> str:
+    return (
+        "# MSD Demo: the shipped tiny models\n\n"
+        "Trained from scratch on CPU on the synthetic shapes world (`msd_demo/world/`). Rebuild everything with:\n\n"
+        f"```\n{command}\n```\n\n"
+        "An interrupted build resumes from `.checkpoints/<stage>/` when the same command is run again."
+    )
+
+
+def _architecture() -> str:
+    t, d = TARGET_SIZE, DRAFT_VLM_SIZE
+    image_tokens = (IMAGE_SIZE // PATCH) ** 2
+    return (
+        "## Architecture\n\n"
+        f"Stock transformers classes, loaded with the Auto classes. Images are squashed to {IMAGE_SIZE}x{IMAGE_SIZE} "
+        f"and cut into {PATCH}x{PATCH} patches: {image_tokens} image tokens per frame; a video is {VIDEO_FRAMES} "
+        f"uniformly sampled frames. One byte-level BPE tokenizer (chat template, `</s>` ends each turn) for all three.\n\n"
+        f"- `target`: LLaVA; CLIP vision tower {t.vision_hidden} wide x {t.vision_layers} layers; Llama text "
+        f"{t.text_hidden} wide x {t.text_layers} layers, {t.heads} heads / {t.kv_heads} KV heads.\n"
+        f"- `draft-vlm`: LLaVA, same image size and patches; vision {d.vision_hidden} x {d.vision_layers}; "
+        f"text {d.text_hidden} x {d.text_layers}, {d.heads} / {d.kv_heads} heads. Sees the image.\n"
+        f"- `draft-text`: Llama LM {DRAFT_TEXT_SIZE['hidden']} x {DRAFT_TEXT_SIZE['layers']}, "
+        f"{DRAFT_TEXT_SIZE['heads']} / {DRAFT_TEXT_SIZE['kv_heads']} heads. Never sees the image."
+    )
+
+
+def _folder_megabytes(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+
+
+def _models_table(out: Path, records: dict, decode_ms: dict[str, float]) -> str:
+    rows = [
+        f"| `{name}` | {records[name]['parameters'] / 1e6:.2f} M | {_folder_megabytes(out / name):.1f} MB | {decode_ms[name]:.1f} ms |"
+        for name in MODELS
+    ]
+    return (
+        "## Models\n\n"
+        "Weights are fp16 safetensors. Decode forward: median wall time of one cached single-token forward in "
+        "float32 on this machine's CPU (2 threads), after an image prompt (the text prompt for `draft-text`).\n\n"
+        "| model | parameters | on disk | decode forward |\n|---|---|---|---|\n" + "\n".join(rows)
+    )
+
+
+def _data(plan: Plan) -> str:
+    weights = ", ".join(f"{kind} {weight:.2f}" for kind, weight in KIND_WEIGHTS.items())
+    return (
+        "## Data\n\n"
+        "Generated on the fly from the world's `train` split with fixed seeds "
+        f"({', '.join(f'{k} {v}' for k, v in SEEDS.items())}); nothing is stored. Question kinds are drawn with "
+        f"weights {weights} (videos {video_share():.0%} of samples); a batch of {plan.batch_size} is all images or "
+        "all videos, right-padded to its longest sample, with the loss on the answer and its closing `</s>` only. "
+        "Prompts are built by the runtime's own `build_prompt`, token for token what the models see at run time.\n\n"
+        "`draft-text` learns the answer language first from text-only data (the scene written out in the "
+        "question), then the world's image questions without their image: it knows the sentences and the priors, "
+        "not what is in the picture."
+    )
+
+
+def _training_table(records: dict, plan: Plan) -> str:
+    rows = []
+    for name in MODELS:
+        for phase, cost in records[name]["phases"].items():
+            rows.append(
+                f"| `{phase}` | {cost['steps']} | {cost['tokens'] / 1e6:.1f} M | "
+                f"{cost['cpu_seconds'] / 60:.1f} min | {cost['wall_seconds'] / 60:.1f} min |"
+            )
+    return (
+        f"## Training ({plan.name} plan)\n\n"
+        "AdamW, linear warmup then cosine decay, gradient clipping at 1.0. CPU time is process CPU time (all "
+        "threads), interruptions excluded.\n\n"
+        "| stage | steps | tokens | CPU time | wall time |\n|---|---|---|---|---|\n" + "\n".join(rows)
+    )
+
+
+def _accuracy(scores: Scores) -> str:
+    figures = asdict(scores)
+    count = figures.pop("examples")
+    rows = "\n".join(f"| {name.replace('_', ' ')} | {value:.1%} |" for name, value in figures.items())
+    return (
+        "## Measured accuracy of `target`\n\n"
+        f"{count} freshly generated `heldout` examples per task (seed {EVAL_SEED}; resolutions and background "
+        "shades never seen in training), greedy decoding. Objects right: share of the scenes' objects whose "
+        "colour, shape and position are all stated in the description; precision: share of stated objects that "
+        "are really there; count: the number said matches; motion: the direction said matches.\n\n"
+        "| measure | value |\n|---|---|\n" + rows
+    )

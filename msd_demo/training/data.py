@@ -1,0 +1,118 @@
+"""Training data from the shapes world, generated on the fly: prompts built exactly as at inference time.
+
+A sample's prompt comes from the runtime's own `build_prompt`, so the tokens a model is trained on are the
+tokens it will see; the answer and the closing `</s>` follow, and only they carry a loss.
+"""
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from msd_demo.media import Media
+from msd_demo.prompt import build_prompt
+from msd_demo.world import IMAGE_KINDS, VIDEO_KINDS, Example, ask, sample_example, sample_text_example
+from msd_demo.world.questions import sample_video_for
+from msd_demo.world.scene import sample_scene
+
+VIDEO_FRAMES = 6  # frames the model sees per video, sampled uniformly as the runtime samples with decord
+IGNORE = -100  # label of a position without loss (prompt, padding)
+
+# How often each question kind is drawn. Descriptions carry most of what a model must learn (every object's
+# colour, size, shape and place), videos about a fifth of the draws but most of the tokens.
+KIND_WEIGHTS: dict[str, float] = {
+    "describe": 0.34, "count": 0.14, "colour": 0.08, "where": 0.08, "exists": 0.10,
+    "describe_video": 0.10, "motion": 0.16,
+}
+
+
+@dataclass
+class Sample:
+    input_ids: torch.Tensor  # [L] prompt then answer
+    labels: torch.Tensor  # [L] IGNORE on the prompt, the answer's ids after it
+    pixel_values: torch.Tensor | None  # [frames, 3, H, W], None for a text-only model
+
+
+def uniform_frames(frames: list, count: int = VIDEO_FRAMES) -> list:
+    """The frames decord would hand the runtime: `count` evenly spaced over the whole video."""
+    indices = np.linspace(0, len(frames) - 1, num=min(count, len(frames))).round().astype(int)
+    return [frames[i] for i in indices]
+
+
+def example_media(example: Example) -> Media:
+    if example.kind in VIDEO_KINDS:
+        return Media(frames=tuple(uniform_frames(example.media)), kind="video", name="train")
+    return Media(frames=tuple(example.media), kind="image", name="train")
+
+
+def make_sample(processor, question: str, answer: str, media: Media | None) -> Sample:
+    """Prompt as at inference (text-only when media is None) + answer + </s>; loss on the answer only."""
+    prompt = build_prompt(processor, question, media, torch.device("cpu"))
+    tokenizer = getattr(processor, "tokenizer", processor)
+    answer_ids = tokenizer(answer + tokenizer.eos_token, add_special_tokens=False, return_tensors="pt").input_ids[0]
+    prompt_ids = prompt.input_ids[0]
+    return Sample(
+        input_ids=torch.cat([prompt_ids, answer_ids]),
+        labels=torch.cat([torch.full_like(prompt_ids, IGNORE), answer_ids]),
+        pixel_values=prompt.model_inputs.get("pixel_values"),
+    )
+
+
+def sample_kind(rng: random.Random, video: bool) -> str:
+    kinds = VIDEO_KINDS if video else IMAGE_KINDS
+    return rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds])[0]
+
+
+def video_share() -> float:
+    return sum(KIND_WEIGHTS[k] for k in VIDEO_KINDS) / sum(KIND_WEIGHTS.values())
+
+
+def vlm_batches(rng: random.Random, processor, batch_size: int) -> Iterator[list[Sample]]:
+    """Batches all of images or all of videos, so short image samples are never padded to video length.
+
+    A video sample is about three times as long as an image one (and six frames go through the vision
+    tower), so video batches hold half as many samples: steps cost alike and videos don't eat the budget.
+    """
+    while True:
+        video = rng.random() < video_share()
+        count = max(1, batch_size // 2) if video else batch_size
+        examples = [sample_example(rng, "train", sample_kind(rng, video)) for _ in range(count)]
+        yield [make_sample(processor, e.question, e.answer, example_media(e)) for e in examples]
+
+
+def blind_question(rng: random.Random) -> tuple[str, str]:
+    """A world question and answer without rendering: what a model that cannot see is asked."""
+    kind = sample_kind(rng, rng.random() < video_share())
+    scene = sample_video_for(rng, kind, "train") if kind in VIDEO_KINDS else sample_scene(rng, "train")
+    return ask(rng, kind, scene)
+
+
+def text_batches(rng: random.Random, tokenizer, batch_size: int, blind: bool) -> Iterator[list[Sample]]:
+    """Text-only data (the scene written out) or, when blind, the world's questions with no image at all."""
+    draw = blind_question if blind else sample_text_example
+    while True:
+        yield [make_sample(tokenizer, *draw(rng), None) for _ in range(batch_size)]
+
+
+def collate(samples: list[Sample], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad to the longest sample: attention mask 0 and label IGNORE on the padding."""
+    length = max(len(s.input_ids) for s in samples)
+    input_ids = torch.full((len(samples), length), pad_id, dtype=torch.long)
+    labels = torch.full((len(samples), length), IGNORE, dtype=torch.long)
+    attention_mask = torch.zeros((len(samples), length), dtype=torch.long)
+    for row, sample in enumerate(samples):
+        size = len(sample.input_ids)
+        input_ids[row, :size], labels[row, :size], attention_mask[row, :size] = sample.input_ids, sample.labels, 1
+    batch = {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
+    if samples[0].pixel_values is not None:
+        batch["pixel_values"] = torch.cat([s.pixel_values for s in samples])
+    return batch
+
+
+def corpus(rng: random.Random, count: int) -> Iterator[str]:
+    """Questions, answers and text-only data of the world: what the tokenizer's merges are learnt from."""
+    for _ in range(count):
+        yield from blind_question(rng)
+        yield from sample_text_example(rng)

@@ -1,0 +1,141 @@
+"""Held-out measurement of the shipped models: greedy answers checked against the world's exact answers.
+
+The models are loaded from disk with the Auto classes, as the runtime loads them, so what is measured is
+what ships. Prompts come from the runtime's `build_prompt`, left-padded to batch the generation.
+"""
+
+import random
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
+
+from msd_demo.prompt import Prompt, build_prompt
+from msd_demo.training.data import example_media
+from msd_demo.world import Example, sample_example
+
+EVAL_SEED = 90_210  # never used to draw training data
+MAX_NEW_TOKENS = {"describe": 160, "count": 96, "motion": 40}
+_OBJECT = re.compile(r"There is an? (?:small|medium|large) (\w+) (\w+) at the ([a-z ]+?)\.")
+
+
+@dataclass
+class Scores:
+    objects_right: float  # describe: share of objects whose colour, shape and position are all stated
+    objects_precision: float  # describe: share of stated objects that are really there
+    describe_exact: float
+    count_accuracy: float
+    motion_accuracy: float
+    examples: int  # per task
+
+
+def load_vlm(folder: Path):
+    return AutoProcessor.from_pretrained(str(folder)), AutoModelForImageTextToText.from_pretrained(str(folder), dtype=torch.float32).eval()
+
+
+def load_lm(folder: Path):
+    return AutoTokenizer.from_pretrained(str(folder)), AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
+
+
+def evaluate_target(folder: Path, examples: int, max_new_tokens: int, batch_size: int = 16) -> Scores:
+    processor, model = load_vlm(folder)
+    rng = random.Random(EVAL_SEED)
+    answers = {}
+    for kind in MAX_NEW_TOKENS:
+        tasks = [sample_example(rng, "heldout", kind) for _ in range(examples)]
+        answers[kind] = (tasks, greedy_answers(model, processor, tasks, min(max_new_tokens, MAX_NEW_TOKENS[kind]), batch_size))
+    return Scores(
+        *describe_scores(*answers["describe"]),
+        count_accuracy=_accuracy(*answers["count"], _count_word),
+        motion_accuracy=_accuracy(*answers["motion"], _direction_word),
+        examples=examples,
+    )
+
+
+def greedy_answers(model, processor, tasks: list[Example], max_new_tokens: int, batch_size: int) -> list[str]:
+    tokenizer = processor.tokenizer
+    texts = []
+    for start in tqdm(range(0, len(tasks), batch_size), desc=f"eval {tasks[0].kind}", dynamic_ncols=True):
+        prompts = [build_prompt(processor, t.question, example_media(t), torch.device("cpu")) for t in tasks[start : start + batch_size]]
+        inputs = _left_padded(prompts, tokenizer.pad_token_id)
+        with torch.no_grad():
+            output = model.generate(
+                **inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+            )
+        texts += tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    return [text.strip() for text in texts]
+
+
+def _left_padded(prompts: list[Prompt], pad_id: int) -> dict[str, torch.Tensor]:
+    # Left padding keeps every prompt's last token in the last column, where generation continues.
+    length = max(p.length for p in prompts)
+    input_ids = torch.full((len(prompts), length), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros_like(input_ids)
+    for row, prompt in enumerate(prompts):
+        input_ids[row, length - prompt.length :] = prompt.input_ids[0]
+        attention_mask[row, length - prompt.length :] = 1
+    pixel_values = torch.cat([p.model_inputs["pixel_values"] for p in prompts])
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "pixel_values": pixel_values}
+
+
+def stated_objects(answer: str) -> set[tuple[str, str, str]]:
+    """(colour, shape, position) of every 'There is a <size> <colour> <shape> at the <position>.'"""
+    return set(_OBJECT.findall(answer))
+
+
+def describe_scores(tasks: list[Example], answers: list[str]) -> tuple[float, float, float]:
+    right = stated = correct_stated = total = exact = 0
+    for task, answer in zip(tasks, answers):
+        truth = {(s.colour, s.kind, s.position) for s in task.scene.objects}
+        said = stated_objects(answer)
+        right, total = right + len(truth & said), total + len(truth)
+        stated, correct_stated = stated + len(said), correct_stated + len(said & truth)
+        exact += answer == task.answer
+    return right / total, correct_stated / max(stated, 1), exact / len(tasks)
+
+
+def _count_word(answer: str) -> str | None:
+    match = re.match(r"There (?:is|are) (\w+)", answer)
+    return match and match.group(1)
+
+
+def _direction_word(answer: str) -> str | None:
+    match = re.search(r" moves (\w+)", answer)
+    return match and match.group(1)
+
+
+def _accuracy(tasks: list[Example], answers: list[str], key) -> float:
+    return sum(key(a) == key(t.answer) for t, a in zip(tasks, answers)) / len(tasks)
+
+
+def decode_forward_ms(model, inputs: dict, repeats: int = 30) -> float:
+    """Median time of one cached single-token forward after a prefill of `inputs`, the decode loop's unit."""
+    with torch.no_grad():
+        prefill = model(**inputs, use_cache=True)
+        cache = prefill.past_key_values
+        token = prefill.logits[:, -1:].argmax(-1)
+        times = []
+        for _ in range(repeats + 3):
+            start = time.perf_counter()
+            model(input_ids=token, past_key_values=cache, use_cache=True)
+            times.append(time.perf_counter() - start)
+            cache.crop(-1)  # drop the token again: every repeat decodes at the same position
+    return 1000 * statistics.median(times[3:])  # the first few warm up allocators and kernels
+
+
+def decode_times(out: Path) -> dict[str, float]:
+    """Decode-forward milliseconds of each shipped model after an image prompt (text prompt for the LM)."""
+    example, cpu = sample_example(random.Random(EVAL_SEED), "heldout", "describe"), torch.device("cpu")
+    times = {}
+    for name in ("target", "draft-vlm"):
+        processor, model = load_vlm(out / name)
+        times[name] = decode_forward_ms(model, build_prompt(processor, example.question, example_media(example), cpu).model_inputs)
+    tokenizer, model = load_lm(out / "draft-text")
+    times["draft-text"] = decode_forward_ms(model, build_prompt(tokenizer, example.question, None, cpu).model_inputs)
+    return times

@@ -1,0 +1,154 @@
+"""The build's stages: tokenizer, target, draft-vlm, draft-text. Each trains, then saves fp16 safetensors.
+
+A finished stage leaves `<out>/.checkpoints/<stage>/done.json` (its steps and cost) and is skipped on a
+re-run with the same plan; an unfinished one resumes from its last checkpoint.
+"""
+
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from transformers import LlamaForCausalLM, LlavaForConditionalGeneration, PreTrainedTokenizerFast
+
+from msd_demo.training import architectures as arch
+from msd_demo.training.data import corpus, text_batches, vlm_batches
+from msd_demo.training.loop import Cost, Schedule, pick_device, train
+from msd_demo.world import VISUAL_WORDS
+
+IMAGE_SIZE, PATCH = 64, 8  # 64 image tokens per frame, the same for target and draft
+
+
+@dataclass
+class VlmSize:
+    text_hidden: int
+    text_layers: int
+    heads: int
+    kv_heads: int
+    vision_hidden: int
+    vision_layers: int
+
+
+@dataclass
+class Plan:
+    """How much of everything to build; `full` ships, `quick` only proves the pipeline runs."""
+
+    name: str
+    vocab_size: int
+    corpus_examples: int
+    batch_size: int
+    target: Schedule
+    draft_vlm: Schedule
+    draft_text_language: Schedule  # text-only data: the scene written out in the question
+    draft_text_blind: Schedule  # the world's questions without their image
+    eval_examples: int  # per measured task
+    eval_max_new_tokens: int = 160  # the longest description fits well within it
+
+
+TARGET_SIZE = VlmSize(text_hidden=256, text_layers=6, heads=8, kv_heads=4, vision_hidden=160, vision_layers=3)
+DRAFT_VLM_SIZE = VlmSize(text_hidden=128, text_layers=2, heads=4, kv_heads=2, vision_hidden=64, vision_layers=2)
+DRAFT_TEXT_SIZE = dict(hidden=128, layers=2, heads=4, kv_heads=2)
+
+FULL = Plan(
+    name="full", vocab_size=512, corpus_examples=20_000, batch_size=16,
+    target=Schedule(steps=2000, learning_rate=1e-3, warmup=100),
+    draft_vlm=Schedule(steps=800, learning_rate=2e-3, warmup=50),
+    draft_text_language=Schedule(steps=500, learning_rate=2e-3, warmup=50),
+    draft_text_blind=Schedule(steps=500, learning_rate=1e-3, warmup=50),
+    eval_examples=200,
+)
+QUICK = Plan(
+    name="quick", vocab_size=512, corpus_examples=500, batch_size=2,
+    target=Schedule(steps=2, learning_rate=1e-3, warmup=1),
+    draft_vlm=Schedule(steps=2, learning_rate=1e-3, warmup=1),
+    draft_text_language=Schedule(steps=2, learning_rate=1e-3, warmup=1),
+    draft_text_blind=Schedule(steps=2, learning_rate=1e-3, warmup=1),
+    eval_examples=2, eval_max_new_tokens=8,
+)
+SEEDS = {"tokenizer": 1, "target": 2, "draft-vlm": 3, "draft-text-language": 4, "draft-text-blind": 5}
+
+
+def checkpoints(out: Path, stage: str) -> Path:
+    return out / ".checkpoints" / stage
+
+
+def load_tokenizer(out: Path) -> PreTrainedTokenizerFast:
+    return PreTrainedTokenizerFast.from_pretrained(str(checkpoints(out, "tokenizer")))
+
+
+def build_tokenizer_stage(out: Path, plan: Plan) -> None:
+    write_visual_words(out)
+    folder = checkpoints(out, "tokenizer")
+    if (folder / "tokenizer.json").exists():
+        print(f"tokenizer: already built in {folder}")
+        return
+    tokenizer = arch.build_tokenizer(corpus(random.Random(SEEDS["tokenizer"]), plan.corpus_examples), plan.vocab_size)
+    tokenizer.save_pretrained(str(folder))
+    print(f"tokenizer: {len(tokenizer)} tokens saved to {folder}")
+
+
+def write_visual_words(out: Path) -> None:
+    """The world's visual words, as data beside the models: the runtime splits alpha by word class with it
+    and never imports the world."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "visual_words.txt").write_text("\n".join(sorted(VISUAL_WORDS)) + "\n")
+
+
+def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
+    """The target or the draft VLM: LLaVA (CLIP vision tower + Llama text) trained on images and videos."""
+    size, schedule = (TARGET_SIZE, plan.target) if stage == "target" else (DRAFT_VLM_SIZE, plan.draft_vlm)
+    if _already_done(out, stage, schedule):
+        return
+    tokenizer = load_tokenizer(out)
+    processor = arch.llava_processor(tokenizer, IMAGE_SIZE, PATCH)
+    torch.manual_seed(SEEDS[stage])
+    text = arch.llama_config(tokenizer, size.text_hidden, size.text_layers, size.heads, size.kv_heads)
+    config = arch.llava_config(tokenizer, text, size.vision_hidden, size.vision_layers, IMAGE_SIZE, PATCH)
+    model = LlavaForConditionalGeneration(config).to(pick_device())
+    rng = random.Random(SEEDS[stage])
+    batches = vlm_batches(rng, processor, plan.batch_size)
+    cost = train(model, batches, rng, schedule, tokenizer.pad_token_id, checkpoints(out, stage), stage)
+    _finish(out, stage, model, processor, {stage: cost}, schedule)
+
+
+def build_draft_text_stage(out: Path, plan: Plan) -> None:
+    """A Llama LM that learns the answer language from text-only data, then the world's priors, blind."""
+    stage = "draft-text"
+    if _already_done(out, stage, plan.draft_text_blind):
+        return
+    tokenizer = load_tokenizer(out)
+    torch.manual_seed(SEEDS["draft-text-language"])
+    model = LlamaForCausalLM(arch.llama_config(tokenizer, **DRAFT_TEXT_SIZE)).to(pick_device())
+    costs = {}
+    for phase, schedule, blind in (("language", plan.draft_text_language, False), ("blind", plan.draft_text_blind, True)):
+        name = f"{stage}-{phase}"
+        rng = random.Random(SEEDS[name])
+        batches = text_batches(rng, tokenizer, plan.batch_size, blind)
+        costs[name] = train(model, batches, rng, schedule, tokenizer.pad_token_id, checkpoints(out, name), name)
+    _finish(out, stage, model, tokenizer, costs, plan.draft_text_blind)
+
+
+def parameter_count(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _already_done(out: Path, stage: str, schedule: Schedule) -> bool:
+    marker = checkpoints(out, stage) / "done.json"
+    if marker.exists() and json.loads(marker.read_text())["final_steps"] == schedule.steps:
+        print(f"{stage}: already built in {out / stage}")
+        return True
+    return False
+
+
+def _finish(out: Path, stage: str, model, processor, costs: dict[str, Cost], schedule: Schedule) -> None:
+    """fp16 safetensors plus the processor (or tokenizer), and the stage's record for the model card."""
+    model.to("cpu", torch.float16).save_pretrained(str(out / stage))
+    processor.save_pretrained(str(out / stage))
+    for checkpoint in checkpoints(out, "").glob(f"{stage}*/last.pt"):
+        checkpoint.unlink()  # the shipped folder now holds the result; optimizer states would only take space
+    record = {"final_steps": schedule.steps, "parameters": parameter_count(model), "phases": {k: asdict(c) for k, c in costs.items()}}
+    checkpoints(out, stage).mkdir(parents=True, exist_ok=True)
+    (checkpoints(out, stage) / "done.json").write_text(json.dumps(record, indent=2))
+    for name, cost in costs.items():
+        print(f"{name}: {cost.steps} steps, {cost.cpu_seconds:.0f} s CPU, {cost.wall_seconds:.0f} s wall")

@@ -1,0 +1,43 @@
+"""The training pipeline end to end in quick mode: what it writes loads with the Auto classes and runs."""
+
+import random
+
+import torch
+from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
+
+from msd_demo.media import Media
+from msd_demo.prompt import build_prompt
+from msd_demo.training.__main__ import main
+from msd_demo.training.data import IGNORE, make_sample
+from msd_demo.world import sample_example
+
+
+def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
+    main(["--quick", "--out", str(tmp_path)])
+    example = sample_example(random.Random(0), "heldout", "describe")
+    media = Media(frames=tuple(example.media), kind="image", name="test")
+    for name in ("target", "draft-vlm"):
+        processor = AutoProcessor.from_pretrained(tmp_path / name)
+        model = AutoModelForImageTextToText.from_pretrained(tmp_path / name)
+        assert model.dtype == torch.float16  # shipped as fp16 safetensors
+        prompt = build_prompt(processor, example.question, media, torch.device("cpu"), model.config.image_token_id)
+        assert prompt.visual_mask.sum() == 64  # one 64x64 frame, 8x8 patches
+        logits = model.float()(**prompt.model_inputs).logits
+        assert logits.shape[:2] == prompt.input_ids.shape and torch.isfinite(logits).all()
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "draft-text")
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "draft-text").float()
+    assert torch.isfinite(model(**build_prompt(tokenizer, example.question, None, torch.device("cpu")).model_inputs).logits).all()
+    card = (tmp_path / "README.md").read_text()
+    assert "python -m msd_demo.training --quick" in card and "count accuracy" in card
+
+
+def test_training_sample_is_the_inference_prompt_then_the_answer(tmp_path):
+    main(["--quick", "--out", str(tmp_path), "--stages", "tokenizer"])
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / ".checkpoints" / "tokenizer")
+    sample = make_sample(tokenizer, "How many shapes are there?", "There is one shape: a small red circle at the center.", None)
+    prompt = build_prompt(tokenizer, "How many shapes are there?", None, torch.device("cpu"))
+    length = prompt.length
+    assert torch.equal(sample.input_ids[:length], prompt.input_ids[0])
+    assert (sample.labels[:length] == IGNORE).all()
+    answer = tokenizer.decode(sample.labels[length:])
+    assert answer == "There is one shape: a small red circle at the center.</s>"
