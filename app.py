@@ -1,0 +1,113 @@
+"""MSD Demo: watch a multimodal model decode alone and with a drafter, side by side, and measure the gain.
+
+Layout and wiring only; the work is in msd_demo/ui (handler: the engine calls; render, plots, inspector:
+pure rendering). `python app.py` serves it (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured).
+"""
+
+import msd_demo.ui.gpu  # noqa: F401, I001  first: on a ZeroGPU Space, spaces must be imported before torch
+import gradio as gr
+
+from msd_demo.limits import LIMITS
+from msd_demo.presets import PRESETS
+from msd_demo.ui import events, handler
+from msd_demo.ui.examples import ASSETS_DIR, example_rows
+from msd_demo.ui.explain import how_it_works_markdown
+from msd_demo.ui.handler import Settings
+from msd_demo.ui.inspector import inspector_html
+from msd_demo.ui.render import CSS, legend_html, speculative_panel_html, target_panel_html
+
+DEFAULTS = Settings()
+ENGINE = "engine"  # one concurrency group: the engine is not thread safe across runs on one model
+LAUNCH_OPTIONS = dict(theme=gr.themes.Soft(), css=CSS, allowed_paths=[str(ASSETS_DIR)])
+
+INTRO = """# MSD Demo: speculative decoding on a multimodal LLM
+Upload an image or a video and ask about it. The target model answers twice: **alone** (left) and **with a
+drafter** proposing tokens that the target verifies (right). Every drafted token is coloured by its fate."""
+
+
+def settings_controls():
+    preset = gr.Dropdown(list(PRESETS), value=DEFAULTS.preset, label="model preset")
+    drafters = PRESETS[DEFAULTS.preset].drafters
+    drafter = gr.Dropdown(drafters, value=DEFAULTS.drafter, label="drafter")
+    description = gr.Markdown(events.drafter_description(DEFAULTS.drafter))
+    gamma = gr.Slider(1, LIMITS.max_gamma, value=DEFAULTS.gamma, step=1, label="gamma (draft length)")
+    temperature = gr.Slider(0, LIMITS.max_temperature, value=DEFAULTS.temperature, step=0.05,
+                            label="temperature (0 = greedy)")
+    max_new_tokens = gr.Slider(1, LIMITS.max_new_tokens, value=DEFAULTS.max_new_tokens, step=1, label="max new tokens")
+    seed = gr.Number(DEFAULTS.seed, precision=0, label="seed")
+    return preset, drafter, description, gamma, temperature, max_new_tokens, seed
+
+
+def api_endpoint():
+    """/compare for clients: hidden inputs whose values are the API's defaults."""
+    with gr.Column(visible=False):
+        media = gr.File(label="media", type="filepath")
+        prompt = gr.Textbox(label="prompt")
+        drafter = gr.Textbox(DEFAULTS.drafter, label="drafter")
+        gamma = gr.Number(DEFAULTS.gamma, precision=0, label="gamma")
+        temperature = gr.Number(DEFAULTS.temperature, label="temperature")
+        max_new_tokens = gr.Number(DEFAULTS.max_new_tokens, precision=0, label="max_new_tokens")
+        result = gr.JSON(label="result")
+        trigger = gr.Button()
+    trigger.click(events.compare_api, [media, prompt, drafter, gamma, temperature, max_new_tokens], result,
+                  api_name="compare", concurrency_id=ENGINE)
+
+
+with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as demo:
+    gr.Markdown(INTRO)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            with gr.Row():
+                image = gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label="image", height=220)
+                video = gr.Video(sources=["upload"], label="video", height=220)
+            prompt = gr.Textbox(label="prompt", placeholder="Describe the picture in detail.", lines=2)
+            with gr.Row():
+                run = gr.Button("Run", variant="primary")
+                stop = gr.Button("Stop", variant="stop")
+            with gr.Accordion("Settings", open=True):
+                preset, drafter, description, gamma, temperature, max_new_tokens, seed = settings_controls()
+        with gr.Column(scale=2):
+            gr.HTML(legend_html())
+            with gr.Row():
+                with gr.Column():
+                    gr.Markdown("### Target only")
+                    target_panel = gr.HTML(target_panel_html(()), elem_id="target-panel")
+                with gr.Column():
+                    gr.Markdown("### Speculative (drafter)")
+                    speculative_panel = gr.HTML(speculative_panel_html(()), elem_id="speculative-panel")
+            stats = gr.HTML(elem_id="stats")
+    gr.Examples(example_rows(), inputs=[image, video, prompt], cache_examples=False, examples_per_page=9,
+                label="Examples (the shapes world the tiny models were trained on)")
+    with gr.Row():
+        acceptance_plot = gr.Plot(label="accepted per step", elem_id="acceptance-plot")
+        latency_plot = gr.Plot(label="latency per step", elem_id="latency-plot")
+    with gr.Row():
+        race_plot = gr.Plot(label="race", elem_id="race-plot")
+        expected_plot = gr.Plot(label="expected speedup", elem_id="expected-plot")
+    with gr.Accordion("Step inspector", open=False):
+        inspected_steps = gr.State(())
+        step_number = gr.Slider(1, 2, value=1, step=1, label="speculative step")
+        inspector = gr.HTML(inspector_html((), 1))
+    with gr.Accordion("How it works", open=False):
+        gr.Markdown(how_it_works_markdown())
+    api_endpoint()
+
+    inputs = [image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed]
+    outputs = [target_panel, speculative_panel, stats, acceptance_plot, latency_plot, race_plot, expected_plot,
+               inspected_steps, step_number, inspector]
+    run_event = run.click(events.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
+    submit_event = prompt.submit(events.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
+    stop.click(None, cancels=[run_event, submit_event])
+    step_number.input(events.show_step, [inspected_steps, step_number], inspector, api_visibility="private")
+    preset.change(events.drafter_choices, preset, drafter, api_visibility="private")
+    drafter.change(events.drafter_description, drafter, description, api_visibility="private")
+    image.change(events.keep_one_media, image, video, api_visibility="private")
+    video.change(events.keep_one_media, video, image, api_visibility="private")
+
+demo.queue(default_concurrency_limit=1)
+
+if msd_demo.ui.gpu.ON_ZERO_GPU:
+    handler.preload()
+
+if __name__ == "__main__":
+    demo.launch(**LAUNCH_OPTIONS)

@@ -1,0 +1,104 @@
+"""The app's event functions: handler snapshots -> gradio outputs, throttled so the browser is not flooded.
+
+Bad input becomes a warning toast and an error box; the app keeps serving. The API raises gr.Error, which
+a client receives as an error with the same message.
+"""
+
+import logging
+import time
+from collections.abc import Iterator
+
+import gradio as gr
+
+from msd_demo.engine.drafters import DRAFTER_DESCRIPTIONS
+from msd_demo.errors import UserInputError
+from msd_demo.presets import get_preset
+from msd_demo.ui import handler, plots
+from msd_demo.ui.handler import Settings
+from msd_demo.ui.inspector import first_step_to_inspect, inspector_html
+from msd_demo.ui.race import RaceSnapshot
+from msd_demo.ui.render import speculative_panel_html, target_panel_html
+from msd_demo.ui.summary import error_html, stats_html
+
+PANEL_INTERVAL = 0.1  # seconds between panel updates while streaming
+PLOT_INTERVAL = 0.3  # plots are heavier: redrawn less often, and once more at the end
+log = logging.getLogger(__name__)
+
+
+def throttled(snapshots: Iterator[RaceSnapshot], interval: float) -> Iterator[RaceSnapshot]:
+    """The first snapshot, then at most one per interval (wall time), and always the last one."""
+    last_sent = None
+    for snapshot in snapshots:
+        now = time.perf_counter()
+        if snapshot.finished or last_sent is None or now - last_sent >= interval:
+            last_sent = now
+            yield snapshot
+
+
+def run_in_ui(image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed):
+    """Outputs: target panel, speculative panel, stats, 4 figures, inspector steps, step slider, inspector."""
+    settings = Settings(preset, drafter, gamma, temperature, max_new_tokens, seed)
+    try:
+        request = handler.prepare(video or image, prompt, settings)
+        last_plot = None
+        for snapshot in throttled(handler.stream(settings.preset, request), PANEL_INTERVAL):
+            plots_due = snapshot.finished or last_plot is None or time.perf_counter() - last_plot >= PLOT_INTERVAL
+            last_plot = time.perf_counter() if plots_due else last_plot
+            yield _outputs(snapshot, request.config.gamma, request.config.sampling.greedy, plots_due)
+    except UserInputError as error:
+        gr.Warning(str(error))
+        yield _error_outputs(str(error))
+    except Exception as error:  # a bug, not bad input: say so, log it, keep serving
+        log.exception("comparison failed")
+        gr.Warning(f"internal error: {type(error).__name__}")
+        yield _error_outputs(f"internal error ({type(error).__name__}: {error}); please report it.")
+
+
+def compare_api(media: str, prompt: str, drafter: str, gamma: int, temperature: float, max_new_tokens: int):
+    """/compare: streams {"finished": false, texts so far}, then the full result with speedup, tau and alpha."""
+    settings = Settings(handler.DEFAULT_PRESET, drafter or Settings.drafter, gamma, temperature, max_new_tokens)
+    try:
+        request = handler.prepare(media, prompt, settings)
+        for snapshot in throttled(handler.stream(settings.preset, request), PANEL_INTERVAL):
+            yield handler.api_result(snapshot, settings.preset, request)
+    except UserInputError as error:
+        raise gr.Error(str(error)) from None
+
+
+def show_step(steps, number) -> str:
+    return inspector_html(steps or (), number or 1)
+
+
+def drafter_choices(preset: str):
+    """The preset's drafters, keeping the default drafter when it has one."""
+    drafters = get_preset(preset, handler.models_dir()).drafters
+    value = Settings.drafter if Settings.drafter in drafters else drafters[0]
+    return gr.update(choices=drafters, value=value)
+
+
+def drafter_description(drafter: str) -> str:
+    return f"*{DRAFTER_DESCRIPTIONS.get(drafter, '')}*"
+
+
+def keep_one_media(new_value):
+    """An image replaces a video and vice versa: the run uses exactly one."""
+    return None if new_value is not None else gr.skip()
+
+
+def _outputs(snapshot: RaceSnapshot, gamma: int, greedy: bool, plots_due: bool) -> tuple:
+    comparison = snapshot.comparison()
+    panels = (target_panel_html(snapshot.target), speculative_panel_html(snapshot.speculative),
+              stats_html(comparison, greedy, snapshot.finished))
+    if not plots_due:
+        return panels + (gr.skip(),) * 7
+    figures = (plots.acceptance_figure(comparison, gamma), plots.latency_figure(comparison),
+               plots.race_figure(comparison), plots.expected_speedup_figure(comparison, gamma))
+    steps = comparison.speculative.steps
+    if not snapshot.finished:  # the step slider grows; the inspector is left to the person meanwhile
+        return panels + figures + (steps, gr.update(maximum=max(len(steps), 2)), gr.skip())
+    chosen = first_step_to_inspect(steps)
+    return panels + figures + (steps, gr.update(maximum=max(len(steps), 2), value=chosen), inspector_html(steps, chosen))
+
+
+def _error_outputs(message: str) -> tuple:
+    return (gr.skip(), gr.skip(), error_html(message)) + (gr.skip(),) * 7

@@ -1,0 +1,120 @@
+"""The app's only caller of the engine: check the input, load the models once, warm up, race the two runs.
+
+Plain values in, RaceSnapshots and JSON-able dicts out; no gradio here, so it is tested as plain functions.
+"""
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from msd_demo.compare import Request
+from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_only
+from msd_demo.errors import UserInputError
+from msd_demo.media import load_media
+from msd_demo.presets import PRESETS, Lineup, get_preset, load_lineup
+from msd_demo.report import comparison_json
+from msd_demo.ui.gpu import gpu_seconds, on_gpu
+from msd_demo.ui.race import RaceSnapshot, race
+from msd_demo.ui.summary import TIMING_NOTE
+
+DEFAULT_PRESET = next(iter(PRESETS))
+DEFAULTS = DecodeConfig()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a person picks in the UI (or passes to the API); checked by decode_config()."""
+
+    preset: str = DEFAULT_PRESET
+    drafter: str = "model"
+    gamma: int = DEFAULTS.gamma
+    temperature: float = DEFAULTS.sampling.temperature
+    max_new_tokens: int = DEFAULTS.max_new_tokens
+    seed: int = DEFAULTS.sampling.seed
+
+    def decode_config(self) -> DecodeConfig:
+        sampling = SamplingConfig(temperature=_number("temperature", self.temperature), seed=_whole("seed", self.seed))
+        return DecodeConfig(_whole("max new tokens", self.max_new_tokens), _whole("gamma", self.gamma), sampling)
+
+
+def models_dir() -> str | None:
+    """Read per request, so a test or a Space can point the tiny preset elsewhere after import."""
+    return os.environ.get("MSD_MODELS_DIR") or None
+
+
+def lineup_for(preset: str) -> Lineup:
+    return load_lineup(preset, models_dir())
+
+
+def preload(preset: str = DEFAULT_PRESET) -> None:
+    """Load the target and every draft model now. On ZeroGPU each call runs in a fork of this process, so
+    models loaded here are shared; loaded inside a call they would be loaded again on every call."""
+    lineup = lineup_for(preset)
+    for name in lineup.preset.drafters:
+        lineup.drafter(name)
+
+
+def prepare(media_path: str | None, prompt: str | None, settings: Settings) -> Request:
+    """Check everything a person can get wrong before any model runs; raises UserInputError."""
+    if not media_path:
+        raise UserInputError("no image or video: upload one (or pick an example), then press Run.")
+    config = settings.decode_config()
+    preset = get_preset(settings.preset, models_dir())
+    if settings.drafter not in preset.drafters:
+        raise UserInputError(f"unknown drafter {settings.drafter!r}; choose one of: {', '.join(preset.drafters)}.")
+    media = load_media(media_path, preset.video_frames)
+    return Request(prompt or "", media, settings.drafter, config)
+
+
+@on_gpu(duration=lambda preset, request: gpu_seconds(request.config.max_new_tokens))
+def stream(preset: str, request: Request) -> Iterator[RaceSnapshot]:
+    """Both runs, interleaved by compute clock (race.py); a snapshot after every step."""
+    lineup = lineup_for(preset)
+    drafter = lineup.drafter(request.drafter)
+    _warm_up(lineup, request)
+    target_steps = target_only(lineup.target, request.question, request.media, request.config)
+    speculative_steps = speculative(lineup.target, request.question, request.media, drafter, request.config)
+    yield from race(target_steps, speculative_steps)
+
+
+def api_result(snapshot: RaceSnapshot, preset: str, request: Request) -> dict:
+    """The /compare endpoint's output: the texts so far while running; at the end the CLI's JSON (speedup ...)."""
+    target = lineup_for(preset).target
+    comparison = snapshot.comparison()
+    if not snapshot.finished:
+        return {"finished": False, **{name: {"text": target.decode(stats.token_ids), "tokens": len(stats.token_ids)}
+                                      for name, stats in (("target", comparison.target), ("speculative", comparison.speculative))}}
+    result = comparison_json(comparison, target, request.drafter, request.config.sampling.greedy)
+    settings = {"gamma": request.config.gamma, "temperature": request.config.sampling.temperature,
+                "max_new_tokens": request.config.max_new_tokens}
+    return {"finished": True, **result, **settings, "timing": TIMING_NOTE}
+
+
+_warmed: set[tuple[int, str]] = set()
+
+
+def _warm_up(lineup: Lineup, request: Request) -> None:
+    """One short untimed run of each kind per model pair, so first-call costs never land in a timed run."""
+    key = (id(lineup), request.drafter)
+    if key in _warmed:
+        return
+    config = replace(request.config, max_new_tokens=min(request.config.gamma + 2, request.config.max_new_tokens))
+    for _ in target_only(lineup.target, request.question, request.media, config):
+        pass
+    for _ in speculative(lineup.target, request.question, request.media, lineup.drafter(request.drafter), config):
+        pass
+    _warmed.add(key)
+
+
+def _number(name: str, value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UserInputError(f"{name} must be a number, got {value!r}.") from None
+
+
+def _whole(name: str, value) -> int:
+    number = _number(name, value)
+    if not number.is_integer():
+        raise UserInputError(f"{name} must be a whole number, got {value!r}.")
+    return int(number)

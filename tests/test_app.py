@@ -1,0 +1,66 @@
+"""The /compare API through gradio_client, on the app launched on loopback with the tiny random models."""
+
+import socket
+
+import pytest
+
+from msd_demo.ui.examples import ASSETS_DIR
+
+QUESTION = "Describe what you see."
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client(llava_dir):
+    from gradio_client import Client
+
+    import app
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MSD_MODELS_DIR", str(llava_dir))
+        _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                                    quiet=True, **app.LAUNCH_OPTIONS)
+        try:
+            yield Client(url, verbose=False)
+        finally:
+            app.demo.close()
+
+
+@pytest.mark.parametrize("media", ["shapes_3.png", "video_1.mp4"])
+def test_compare_streams_then_reports_speedup(client, media):
+    from gradio_client import handle_file
+
+    job = client.submit(media=handle_file(str(ASSETS_DIR / media)), prompt=QUESTION, drafter="model", gamma=3,
+                        max_new_tokens=48, api_name="/compare")
+    final = job.result(timeout=120)
+    updates = job.outputs()
+    assert len(updates) >= 2 and updates[0]["finished"] is False
+    assert final["finished"] is True and "speedup" in final and final["speedup"] > 0
+    assert final["identical"] is True and final["gamma"] == 3
+    assert len(final["target"]["token_ids"]) == len(final["speculative"]["token_ids"]) == 48
+    assert 0 <= final["acceptance_rate"] <= 1 and final["mean_accepted_tokens"] >= 1
+
+
+def test_defaults_and_a_clear_error_then_the_app_keeps_serving(client):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="prompt is empty"):
+        client.predict(media=handle_file(str(ASSETS_DIR / "shapes_1.png")), prompt=" ", api_name="/compare")
+    with pytest.raises(AppError, match="gamma"):
+        client.predict(media=handle_file(str(ASSETS_DIR / "shapes_1.png")), prompt=QUESTION, gamma=99, api_name="/compare")
+    final = client.predict(media=handle_file(str(ASSETS_DIR / "shapes_1.png")), prompt=QUESTION,
+                           max_new_tokens=8, api_name="/compare")
+    assert final["drafter"] == "model" and final["temperature"] == 0 and "speedup" in final
+
+
+def test_the_api_is_documented_under_its_name(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert "/compare" in endpoints
+    names = [parameter["parameter_name"] for parameter in endpoints["/compare"]["parameters"]]
+    assert names == ["media", "prompt", "drafter", "gamma", "temperature", "max_new_tokens"]

@@ -1,0 +1,99 @@
+"""A real browser (Playwright + Debian's chromium) on the launched app: pick an example, run, watch.
+
+MSD_SCREENSHOT=1 saves docs/screenshot.png (MSD_SCREENSHOT_MODELS_DIR: take it with other models, e.g. models/).
+"""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(llava_dir):
+    import app
+
+    models = os.environ.get("MSD_SCREENSHOT_MODELS_DIR") or str(llava_dir)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MSD_MODELS_DIR", models)
+        _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                                    quiet=True, **app.LAUNCH_OPTIONS)
+        try:
+            yield url
+        finally:
+            app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(app_url)
+        yield page
+        browser.close()
+
+
+def set_max_new_tokens(page, value: int):
+    number = page.locator("input[aria-label='number input for max new tokens']")
+    number.fill(str(value))
+    number.press("Tab")
+
+
+def test_an_example_runs_with_coloured_tokens_and_plots(page):
+    page.get_by_text("Where is the green triangle?").first.click()
+    page.wait_for_function("document.querySelector('textarea')?.value === 'Where is the green triangle?'", timeout=15_000)
+    set_max_new_tokens(page, 48)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_selector("#stats .msd-stats[data-finished=true]:has-text('identical')", timeout=90_000)
+    speculative = page.locator("#speculative-panel")
+    assert speculative.locator(".tok-accepted, .tok-rejected").count() > 0
+    assert speculative.locator(".tok-corrected, .tok-bonus").count() > 0
+    assert page.locator("#target-panel .tok-target").count() > 5
+    assert page.locator("#speculative-panel .tok-rejected").first.evaluate(
+        "e => getComputedStyle(e).textDecorationLine") == "line-through"
+    for plot in ("acceptance-plot", "latency-plot", "race-plot", "expected-plot"):
+        page.wait_for_selector(f"#{plot} .js-plotly-plot", timeout=30_000)
+    if os.environ.get("MSD_SCREENSHOT"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_bad_input_shows_a_message_and_the_app_keeps_serving(page):
+    page.get_by_label("prompt", exact=True).fill("   ")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_selector("#stats .msd-error:has-text('prompt is empty')", timeout=30_000)
+    page.get_by_text("In which direction does the green circle move?").first.click()
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_selector("#stats .msd-stats[data-finished=true]:has-text('identical')", timeout=90_000)
+
+
+def test_stop_ends_a_long_run_and_the_app_keeps_serving(page):
+    page.get_by_text("Describe this image.").first.click()
+    set_max_new_tokens(page, 1024)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_selector("#speculative-panel .tok-rejected, #speculative-panel .tok-accepted", timeout=60_000)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.wait_for_timeout(1_000)
+    tokens = page.locator("#target-panel .msd-panel").get_attribute("data-tokens")
+    page.wait_for_timeout(1_000)
+    assert page.locator("#target-panel .msd-panel").get_attribute("data-tokens") == tokens != "1024"
+    set_max_new_tokens(page, 16)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_selector("#target-panel .msd-panel[data-tokens='16']", timeout=60_000)

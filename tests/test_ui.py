@@ -1,0 +1,171 @@
+"""The app's handler and rendering as plain functions, on the tiny random LLaVA models (no server, no browser)."""
+
+from pathlib import Path
+
+import pytest
+
+from msd_demo.engine.events import Candidate, DraftToken, Step, Token
+from msd_demo.errors import UserInputError
+from msd_demo.ui import handler, plots
+from msd_demo.ui.examples import ASSETS_DIR, example_rows
+from msd_demo.ui.gpu import gpu_seconds, on_gpu
+from msd_demo.ui.inspector import first_step_to_inspect, inspector_html
+from msd_demo.ui.race import race
+from msd_demo.ui.render import CSS, legend_html, speculative_panel_html, target_panel_html
+from msd_demo.ui.summary import cost_ratio, stats_html
+
+IMAGE = str(ASSETS_DIR / "shapes_1.png")
+QUESTION = "Describe the picture in detail."
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_models(llava_dir):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MSD_MODELS_DIR", str(llava_dir))
+        yield
+
+
+def decode(media=IMAGE, **settings):
+    request = handler.prepare(media, QUESTION, handler.Settings(**settings))
+    *_, last = handler.stream(handler.DEFAULT_PRESET, request)
+    return request, last
+
+
+@pytest.fixture(scope="module")
+def greedy_run():
+    return decode(drafter="model", gamma=3, max_new_tokens=40)
+
+
+def test_greedy_run_fills_both_panels_and_says_identical(greedy_run):
+    _, snapshot = greedy_run
+    comparison = snapshot.comparison()
+    assert snapshot.finished and comparison.identical and len(comparison.target.token_ids) == 40
+    target_html, speculative_html = target_panel_html(snapshot.target), speculative_panel_html(snapshot.speculative)
+    assert 'data-tokens="40"' in target_html and 'data-tokens="40"' in speculative_html
+    assert "tok-accepted" in speculative_html or "tok-rejected" in speculative_html
+    assert "tok-corrected" in speculative_html or "tok-bonus" in speculative_html
+    assert "tok-accepted" not in target_html and "tok-rejected" not in target_html
+    stats = stats_html(comparison, greedy=True, finished=True)
+    assert "identical" in stats and "speedup" in stats and "tokens/s" in stats
+
+
+def test_the_race_alternates_by_compute_clock(greedy_run):
+    """Replaying the recorded steps: every advance goes to the run whose clock was behind (or equal)."""
+    _, final = greedy_run
+    previous = None
+    for snapshot in race(iter(final.target), iter(final.speculative)):
+        if previous is not None and len(snapshot.target) > len(previous.target):
+            assert previous.target_clock <= previous.speculative_clock or len(previous.speculative) == len(final.speculative)
+        if previous is not None and len(snapshot.speculative) > len(previous.speculative):
+            assert previous.speculative_clock < previous.target_clock or len(previous.target) == len(final.target)
+        previous = snapshot
+    assert previous.finished and previous.target == final.target and previous.speculative == final.speculative
+
+
+def test_a_video_runs_and_sampling_is_reported_as_such():
+    _, snapshot = decode(str(ASSETS_DIR / "video_2.mp4"), drafter="prompt-lookup", temperature=0.8, max_new_tokens=12)
+    comparison = snapshot.comparison()
+    assert len(comparison.speculative.token_ids) == 12
+    assert "sampled" in stats_html(comparison, greedy=False, finished=True)
+
+
+def hand_built_step() -> Step:
+    """Three drafts, one accepted, then the target's correction; texts that must be escaped."""
+    drafted = (DraftToken(5, "<b>", 0.9, 0.8, 1.0), DraftToken(6, " & ", 0.7, 0.1, 0.14), DraftToken(7, "x\n", 0.5, 0.2, 0.4))
+    emitted = (Token(5, "<b>", "accepted", 0.8), Token(9, "\n  y", "corrected", 0.6))
+    top = tuple((Candidate(9, "\n  y", 0.6), Candidate(6, " & ", 0.1)) for _ in range(4))
+    return Step(1, drafted, 1, emitted, 0.001, 0.004, target_top=top)
+
+
+def test_rejected_drafts_are_struck_where_proposed_and_text_is_escaped():
+    html = speculative_panel_html((hand_built_step(),))
+    assert "&lt;b&gt;" in html and " &amp; " in html and "<b>" not in html
+    kinds = [part.split('"')[0] for part in html.split("tok-")[1:]]
+    assert kinds == ["accepted", "rejected", "rejected", "corrected"]
+    assert "x\n" in html and "\n  y" in html  # whitespace kept as is: the panel is white-space: pre-wrap
+    assert "q = 0.700, p = 0.100" in html and "min(1, p/q) = 0.14" in html
+    assert "white-space: pre-wrap" in CSS
+    for label in ("accepted draft", "rejected draft", "target&#x27;s correction", "bonus token"):
+        assert label in legend_html()
+
+
+def test_inspector_shows_q_p_candidates_and_decisions():
+    steps = (hand_built_step(),)
+    html = inspector_html(steps, 1)
+    assert "✓ accepted" in html and "✗ rejected" in html and "discarded" in html
+    assert "0.900" in html and "0.800" in html and "target's correction" in html
+    assert "&lt;b&gt;" in html and "<b>" not in html.replace("<b>Step", "")
+    assert first_step_to_inspect(steps) == 1
+
+
+def test_inspector_on_a_real_run(greedy_run):
+    _, snapshot = greedy_run
+    steps = snapshot.comparison().speculative.steps
+    number = first_step_to_inspect(steps)
+    html = inspector_html(steps, number)
+    assert f"Step {number} of {len(steps)}" in html and "min(1, p/q)" in html
+    assert inspector_html(steps, 10_000).count("<tr") == inspector_html(steps, len(steps)).count("<tr")
+
+
+def test_figures_show_the_run(greedy_run):
+    request, snapshot = greedy_run
+    comparison = snapshot.comparison()
+    steps = len(comparison.speculative.steps)
+    acceptance = plots.acceptance_figure(comparison, request.config.gamma)
+    assert len(acceptance.data[0].x) == steps and max(acceptance.data[0].y) <= request.config.gamma
+    assert len(plots.latency_figure(comparison).data) == 2
+    race_figure = plots.race_figure(comparison)
+    assert [trace.y[-1] for trace in race_figure.data] == [40, 40]
+    expected = plots.expected_speedup_figure(comparison, request.config.gamma)
+    assert list(expected.data[1].x) == [request.config.gamma] and cost_ratio(comparison) > 0
+
+
+@pytest.mark.parametrize(("media", "prompt", "settings", "message"), [
+    (None, QUESTION, {}, "no image or video"),
+    (IMAGE, "   ", {}, "prompt is empty"),
+    (IMAGE, QUESTION, {"gamma": 0}, "gamma"),
+    (IMAGE, QUESTION, {"gamma": 2.5}, "whole number"),
+    (IMAGE, QUESTION, {"temperature": 9}, "temperature"),
+    (IMAGE, QUESTION, {"max_new_tokens": 10**6}, "max new tokens"),
+    (IMAGE, QUESTION, {"drafter": "oracle"}, "unknown drafter"),
+    (IMAGE, QUESTION, {"preset": "huge"}, "unknown preset"),
+    ("broken", QUESTION, {}, "not a readable image"),
+])
+def test_bad_input_is_a_clear_error(tmp_path, media, prompt, settings, message):
+    if media == "broken":
+        media = tmp_path / "broken.png"
+        media.write_bytes(b"not a png at all")
+    with pytest.raises(UserInputError, match=message):
+        handler.prepare(media, prompt, handler.Settings(**settings))
+
+
+@pytest.mark.filterwarnings("ignore:no image or video")  # gr.Warning outside a request: a Python warning
+def test_the_ui_handler_turns_bad_input_into_an_error_box():
+    from msd_demo.ui import events
+
+    outputs = list(events.run_in_ui(None, None, QUESTION, "tiny", "model", 4, 0.0, 16, 0))
+    assert len(outputs) == 1 and "msd-error" in outputs[0][2] and "no image or video" in outputs[0][2]
+
+
+def test_the_ui_handler_streams_then_finishes():
+    from msd_demo.ui import events
+
+    outputs = list(events.run_in_ui(IMAGE, None, QUESTION, "tiny", "prompt-lookup", 4, 0.0, 24, 0))
+    final = outputs[-1]
+    assert 'data-tokens="24"' in final[0] and 'data-tokens="24"' in final[1] and "identical" in final[2]
+    assert all(figure is not None for figure in final[3:7]) and "Step" in final[9]
+
+
+def test_examples_point_at_shipped_files():
+    rows = example_rows()
+    assert any(image for image, _, _ in rows) and any(video for _, video, _ in rows)
+    assert all(Path(image or video).is_file() and prompt for image, video, prompt in rows)
+
+
+def test_gpu_time_grows_with_tokens_and_is_a_no_op_off_zero_gpu():
+    assert gpu_seconds(1024) > gpu_seconds(128) > gpu_seconds(1) > 0
+
+    def generate():
+        yield 1
+
+    assert on_gpu(duration=lambda: 60)(generate) is generate
