@@ -21,7 +21,7 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
         model = AutoModelForImageTextToText.from_pretrained(tmp_path / name)
         assert model.dtype == torch.float16  # shipped as fp16 safetensors
         prompt = build_prompt(processor, example.question, media, torch.device("cpu"), model.config.image_token_id)
-        assert prompt.visual_mask.sum() == 64  # one 64x64 frame, 8x8 patches
+        assert prompt.visual_mask.sum() == 9  # one 96x96 frame, 32x32 patches: a token per grid cell
         logits = model.float()(**prompt.model_inputs).logits
         assert logits.shape[:2] == prompt.input_ids.shape and torch.isfinite(logits).all()
     tokenizer = AutoTokenizer.from_pretrained(tmp_path / "draft-text")

@@ -15,9 +15,10 @@ from transformers import LlamaForCausalLM, LlavaForConditionalGeneration, PreTra
 from msd_demo.training import architectures as arch
 from msd_demo.training.data import corpus, text_batches, vlm_batches
 from msd_demo.training.loop import Cost, Schedule, pick_device, train
+from msd_demo.training.vision import pretrain_vision
 from msd_demo.world import VISUAL_WORDS
 
-IMAGE_SIZE, PATCH = 64, 8  # 64 image tokens per frame, the same for target and draft
+IMAGE_SIZE, PATCH = 96, 32  # 3x3 patches: one image token per grid cell of the world, target and draft alike
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Plan:
     draft_text_language: Schedule  # text-only data: the scene written out in the question
     draft_text_blind: Schedule  # the world's questions without their image
     eval_examples: int  # per measured task
+    vision_steps: int  # stage 0 of each VLM: its vision tower learns the cells (vision.py)
     eval_max_new_tokens: int = 160  # the longest description fits well within it
 
 
@@ -52,11 +54,11 @@ DRAFT_TEXT_SIZE = dict(hidden=128, layers=2, heads=4, kv_heads=2)
 
 FULL = Plan(
     name="full", vocab_size=512, corpus_examples=20_000, batch_size=16,
-    target=Schedule(steps=2000, learning_rate=1e-3, warmup=100),
-    draft_vlm=Schedule(steps=800, learning_rate=2e-3, warmup=50),
-    draft_text_language=Schedule(steps=500, learning_rate=2e-3, warmup=50),
-    draft_text_blind=Schedule(steps=500, learning_rate=1e-3, warmup=50),
-    eval_examples=200,
+    target=Schedule(steps=6000, learning_rate=1e-3, warmup=100),
+    draft_vlm=Schedule(steps=1500, learning_rate=2e-3, warmup=50),
+    draft_text_language=Schedule(steps=600, learning_rate=2e-3, warmup=50),
+    draft_text_blind=Schedule(steps=600, learning_rate=1e-3, warmup=50),
+    eval_examples=200, vision_steps=600,
 )
 QUICK = Plan(
     name="quick", vocab_size=512, corpus_examples=500, batch_size=2,
@@ -64,7 +66,7 @@ QUICK = Plan(
     draft_vlm=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     draft_text_language=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     draft_text_blind=Schedule(steps=2, learning_rate=1e-3, warmup=1),
-    eval_examples=2, eval_max_new_tokens=8,
+    eval_examples=2, eval_max_new_tokens=8, vision_steps=2,
 )
 SEEDS = {"tokenizer": 1, "target": 2, "draft-vlm": 3, "draft-text-language": 4, "draft-text-blind": 5}
 
@@ -106,6 +108,12 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
     text = arch.llama_config(tokenizer, size.text_hidden, size.text_layers, size.heads, size.kv_heads)
     config = arch.llava_config(tokenizer, text, size.vision_hidden, size.vision_layers, IMAGE_SIZE, PATCH)
     model = LlavaForConditionalGeneration(config).to(pick_device())
+    if not (checkpoints(out, stage) / "last.pt").exists():  # a resumed run restores the trained tower
+        accuracy = pretrain_vision(model, processor.image_processor, plan.vision_steps, SEEDS[stage])
+        print(f"{stage}: vision tower pre-trained, cell attribute accuracy {accuracy:.3f}")
+    # Frozen from here on, as in LLaVA: the language loss would otherwise wash the features out again
+    # before the LM has learnt to read them.
+    model.model.vision_tower.requires_grad_(False)
     rng = random.Random(SEEDS[stage])
     batches = vlm_batches(rng, processor, plan.batch_size)
     cost = train(model, batches, rng, schedule, tokenizer.pad_token_id, checkpoints(out, stage), stage)
