@@ -57,9 +57,9 @@ def set_max_new_tokens(page, value: int):
 
 
 def test_an_example_runs_with_coloured_tokens_and_plots(page):
-    page.get_by_text("Where is the green triangle?").first.click()
-    page.wait_for_function("document.querySelector('textarea')?.value === 'Where is the green triangle?'", timeout=15_000)
-    set_max_new_tokens(page, 48)
+    page.get_by_text("Describe the picture in detail.").first.click()
+    page.wait_for_function("document.querySelector('textarea')?.value === 'Describe the picture in detail.'", timeout=15_000)
+    set_max_new_tokens(page, 128)
     page.get_by_role("button", name="Run", exact=True).click()
     page.wait_for_selector("#stats .msd-stats[data-finished=true]:has-text('identical')", timeout=90_000)
     speculative = page.locator("#speculative-panel")

@@ -24,8 +24,9 @@ def _header(command: str) -> str:
     return (
         "# MSD Demo: the shipped tiny models\n\n"
         "Trained from scratch on CPU on the synthetic shapes world (`msd_demo/world/`). Rebuild everything with:\n\n"
-        f"```\n{command}\n```\n\n"
-        "An interrupted build resumes from `.checkpoints/<stage>/` when the same command is run again."
+        "```\npython -m msd_demo.training\n```\n\n"
+        "An interrupted build resumes from `.checkpoints/<stage>/` when the same command is run again. "
+        f"This card was written by `{command}` (its eval stage measured the figures below)."
     )
 
 
@@ -90,6 +91,11 @@ def _training_table(records: dict, plan: Plan) -> str:
         f"## Training ({plan.name} plan)\n\n"
         "AdamW, linear warmup then cosine decay, gradient clipping at 1.0. CPU time is process CPU time (all "
         "threads), interruptions excluded.\n\n"
+        f"Before its language training, each VLM's vision tower is pre-trained for {plan.vision_steps} steps to "
+        "name what is in each of the 3x3 cells (shape, colour, size or empty, one image token per cell) and the "
+        "background, with linear heads that are then dropped (`msd_demo/training/vision.py`); the tower is then "
+        "frozen. Without it the tiny LLaVA stayed blind: its loss sat at the level of the language prior "
+        "(~0.5 nats/token) for 900 steps while the language loss washed the image features out.\n\n"
         "| stage | steps | tokens | CPU time | wall time |\n|---|---|---|---|---|\n" + "\n".join(rows)
     )
 
