@@ -1,0 +1,41 @@
+"""The shipped tiny models in models/: they see, they are small, and speculative decoding keeps them exact."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from msd_demo.compare import Request, compare
+from msd_demo.engine import DecodeConfig
+from msd_demo.media import load_media
+from msd_demo.presets import MODELS_DIR, get_preset, load_lineup
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SUITE = [json.loads(line) for line in (ASSETS / "suite.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_lineup("tiny")
+
+
+def test_models_fit_the_budget():
+    megabytes = sum(f.stat().st_size for f in MODELS_DIR.rglob("*") if f.is_file() and ".checkpoints" not in f.parts) / 2**20
+    assert megabytes <= 40
+
+
+@pytest.mark.parametrize("row", [row for row in SUITE if "image" in row][:3], ids=lambda row: row["image"])
+def test_the_target_describes_held_out_images_exactly(shipped, row):
+    request = Request(row["prompt"], load_media(ASSETS / row["image"]), "model", DecodeConfig(max_new_tokens=160))
+    comparison = compare(shipped, request)
+    assert shipped.target.decode(comparison.target.token_ids) == row["answer"]
+    assert comparison.identical
+
+
+@pytest.mark.parametrize("drafter", ["model", "text-only", "prompt-lookup"])
+def test_every_drafter_is_lossless_on_a_video(shipped, drafter):
+    row = next(row for row in SUITE if "video" in row)
+    media = load_media(ASSETS / row["video"], get_preset("tiny").video_frames)
+    comparison = compare(shipped, Request(row["prompt"], media, drafter, DecodeConfig(max_new_tokens=96)))
+    assert comparison.identical
+    assert comparison.speculative.alpha > 0.2
