@@ -1,34 +1,19 @@
 """The /compare API through gradio_client, on the app launched on loopback with the tiny random models."""
 
-import socket
-
 import pytest
 
 from msd_demo.ui.examples import ASSETS_DIR
+from tests.launch import launched_app
 
 QUESTION = "Describe what you see."
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def client(llava_dir):
     from gradio_client import Client
 
-    import app
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MSD_MODELS_DIR", str(llava_dir))
-        _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                                    quiet=True, **app.LAUNCH_OPTIONS)
-        try:
-            yield Client(url, verbose=False)
-        finally:
-            app.demo.close()
+    with launched_app(str(llava_dir)) as url:
+        yield Client(url, verbose=False)
 
 
 @pytest.mark.parametrize("media", ["shapes_3.png", "video_1.mp4"])

@@ -4,10 +4,11 @@ MSD_SCREENSHOT=1 saves docs/screenshot.png (MSD_SCREENSHOT_MODELS_DIR: take it w
 """
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
+
+from tests.launch import launched_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
@@ -17,25 +18,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install -y chromium")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(llava_dir):
-    import app
-
     models = os.environ.get("MSD_SCREENSHOT_MODELS_DIR") or str(llava_dir)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MSD_MODELS_DIR", models)
-        _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                                    quiet=True, **app.LAUNCH_OPTIONS)
-        try:
-            yield url
-        finally:
-            app.demo.close()
+    with launched_app(models) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
