@@ -45,6 +45,8 @@ def load_image(path: str | Path) -> Media:
             _check_pixels(path, image.width * image.height)
             image.load()
             rgb = to_rgb(ImageOps.exif_transpose(image))
+    except UserInputError:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise UserInputError(f"{path.name}: not a readable image ({_first_line(error)}); allowed are {ALLOWED}.") from None
     except Image.DecompressionBombError:

@@ -79,3 +79,9 @@ def test_broken_video_is_refused(tmp_path):
     path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 20)
     with pytest.raises(UserInputError, match="video"):
         load_video(path)
+
+
+def test_an_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
+    path = save(Image.new("1", (10_000, 5_000)), tmp_path / "huge.png")  # 50 M pixels, a few kB on disk
+    with pytest.raises(UserInputError, match=r"huge.png: 50,000,000 pixels; at most 40,000,000"):
+        load_image(path)
