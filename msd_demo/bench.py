@@ -17,7 +17,7 @@ from msd_demo.compare import Request, run_speculative, run_target_only
 from msd_demo.errors import UserInputError
 from msd_demo.hf_reference import hf_assisted, hf_generate
 from msd_demo.media import Media, load_media
-from msd_demo.metrics import Comparison, RunStats, acceptance_by_word_class
+from msd_demo.metrics import Comparison, RunStats, acceptance_by_word_class, stats_from_steps
 from msd_demo.presets import Lineup, get_preset, load_lineup
 
 DEFAULT_SUITE = Path(__file__).resolve().parent.parent / "assets" / "suite.jsonl"
@@ -143,12 +143,12 @@ def _warm_up(lineup: Lineup, row: SuiteRow, names: list[str], config) -> None:
 def _drafter_summary(record: DrafterRecord, greedy: bool, visual_words: frozenset[str]) -> dict:
     runs = [comparison.speculative for comparison in record.comparisons]
     steps = [step for run in runs for step in run.steps]
-    drafted = sum(len(step.drafted) for step in steps)
+    pooled = stats_from_steps(steps)  # every row's decode steps together: tau and alpha defined once, in metrics
     summary = {
         "speedup": statistics.median(c.speedup for c in record.comparisons),
         "theoretical_speedup": statistics.median(c.theoretical_speedup for c in record.comparisons),
-        "mean_accepted_tokens": sum(len(step.emitted) for step in steps) / len(steps),
-        "acceptance_rate": sum(step.accepted for step in steps) / drafted if drafted else 0.0,
+        "mean_accepted_tokens": pooled.tau,
+        "acceptance_rate": pooled.alpha,
         "identical": all(c.identical for c in record.comparisons) if greedy else None,
         "tokens_per_second": _tokens_per_second(runs),
         "draft_seconds_per_step": statistics.mean(step.draft_seconds for step in steps),

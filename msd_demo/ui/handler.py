@@ -23,7 +23,7 @@ from msd_demo.ui.summary import TIMING_NOTE
 # for the cores, and torch's OpenMP threads then wait for a busy core, which we measured inflating a verify
 # step from 3 ms to 250 ms on 2 cores. One thread is ~25% slower when idle but never stalls, so the race
 # stays honest. The CLI benchmark keeps torch's default. MSD_TORCH_THREADS overrides.
-if torch.device("cuda" if torch.cuda.is_available() else "cpu").type == "cpu":
+if not torch.cuda.is_available():
     torch.set_num_threads(int(os.environ.get("MSD_TORCH_THREADS", "1")))
 
 DEFAULT_PRESET = next(iter(PRESETS))
