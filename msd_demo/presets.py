@@ -5,7 +5,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from msd_demo.engine.drafters import DRAFTER_DESCRIPTIONS, Drafter, ModelDrafter, PromptLookupDrafter
+from msd_demo.engine.drafters import (
+    DRAFTER_DESCRIPTIONS,
+    HEAD_DRAFTERS,
+    Drafter,
+    HeadDrafter,
+    ModelDrafter,
+    PromptLookupDrafter,
+    load_head,
+)
 from msd_demo.errors import UserInputError
 from msd_demo.limits import LIMITS
 from msd_demo.models import LoadedModel, load_model
@@ -19,7 +27,7 @@ MODEL_DRAFTERS = {"model": True, "text-only": False}
 class Preset:
     name: str
     target: str
-    draft_models: dict[str, str] = field(default_factory=dict)  # drafter name -> model folder or hub id
+    draft_models: dict[str, str] = field(default_factory=dict)  # drafter name -> model (or head) folder or hub id
     description: str = ""
     hardware: str = ""
     video_frames: int = LIMITS.video_frames  # frames sampled per video: what the target was trained to see
@@ -27,7 +35,7 @@ class Preset:
 
     @property
     def drafters(self) -> list[str]:
-        return [name for name in DRAFTER_DESCRIPTIONS if name in self.draft_models or name not in MODEL_DRAFTERS]
+        return [name for name in DRAFTER_DESCRIPTIONS if name in self.draft_models or name == "prompt-lookup"]
 
     def visual_words(self) -> frozenset[str]:
         if self.visual_words_file is None or not Path(self.visual_words_file).is_file():
@@ -37,10 +45,12 @@ class Preset:
 
 def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
     models_dir = Path(models_dir)
+    # Heads are trained for this target: offered where their folder exists (a retrained target may lack them).
+    heads = {name: str(models_dir / name) for name in HEAD_DRAFTERS if (models_dir / name).is_dir()}
     return Preset(
         name="tiny",
         target=str(models_dir / "target"),
-        draft_models={"model": str(models_dir / "draft-vlm"), "text-only": str(models_dir / "draft-text")},
+        draft_models={"model": str(models_dir / "draft-vlm"), "text-only": str(models_dir / "draft-text"), **heads},
         description="the shipped tiny models trained on the shapes world (models/)",
         hardware="CPU",
         video_frames=6,
@@ -67,6 +77,7 @@ class Lineup:
             raise UserInputError(f"the tiny models are missing: {preset.target} does not exist.")
         self.target = load_model(preset.target, multimodal=True)
         self._draft_models: dict[str, LoadedModel] = {}
+        self._heads: dict = {}
 
     def drafter(self, name: str) -> Drafter:
         if name not in self.preset.drafters:
@@ -74,7 +85,14 @@ class Lineup:
             raise UserInputError(f"unknown drafter {name!r} for preset {self.preset.name}; choose one of: {allowed}.")
         if name == "prompt-lookup":
             return PromptLookupDrafter()
+        if name in HEAD_DRAFTERS:
+            return HeadDrafter(name, self.head(name), self.target)
         return ModelDrafter(name, self.draft_model(name))
+
+    def head(self, name: str):
+        if name not in self._heads:
+            self._heads[name] = load_head(self.preset.draft_models[name], self.target.device, self.target.model.dtype)
+        return self._heads[name]
 
     def draft_model(self, name: str) -> LoadedModel:
         if name not in self._draft_models:

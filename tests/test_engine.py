@@ -3,15 +3,16 @@
 import pytest
 
 from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_only
-from msd_demo.engine.drafters import ModelDrafter, PromptLookupDrafter
+from msd_demo.engine.drafters import HeadDrafter, ModelDrafter, PromptLookupDrafter
 from msd_demo.errors import UserInputError
 from msd_demo.media import Media
 from msd_demo.metrics import Comparison, collect
-from tests.tiny_models import sample_images
+from tests.tiny_models import random_head, sample_images
 
 QUESTION = "Describe the picture in detail."
 IMAGE = Media(tuple(sample_images()[:1]), "image", "image.png")
 VIDEO = Media(tuple(sample_images()), "video", "video.mp4")  # frames of different sizes on purpose
+DRAFTERS = ("model", "text-only", "prompt-lookup", "msd", "msd-no-decoupling")
 
 
 def run_both(target, drafter, media, config):
@@ -21,17 +22,19 @@ def run_both(target, drafter, media, config):
 
 def lineups(llava_lineup, qwen2vl):
     """(target, {drafter name: drafter}) for the LLaVA and the Qwen2-VL families."""
-    llava = {name: llava_lineup.drafter(name) for name in ("model", "text-only", "prompt-lookup")}
+    llava = {name: llava_lineup.drafter(name) for name in DRAFTERS}
     qwen = {
         "model": ModelDrafter("model", qwen2vl["draft"]),
         "text-only": ModelDrafter("text-only", qwen2vl["text"]),
         "prompt-lookup": PromptLookupDrafter(),
+        "msd": HeadDrafter("msd", random_head(qwen2vl["target"].model), qwen2vl["target"]),
+        "msd-no-decoupling": HeadDrafter("msd-no-decoupling", random_head(qwen2vl["target"].model, False), qwen2vl["target"]),
     }
     return {"llava": (llava_lineup.target, llava), "qwen2vl": (qwen2vl["target"], qwen)}
 
 
 @pytest.mark.parametrize("family", ["llava", "qwen2vl"])
-@pytest.mark.parametrize("drafter_name", ["model", "text-only", "prompt-lookup"])
+@pytest.mark.parametrize("drafter_name", DRAFTERS)
 @pytest.mark.parametrize("media", [IMAGE, VIDEO], ids=["image", "video"])
 def test_greedy_speculative_equals_target_only(llava_lineup, qwen2vl, family, drafter_name, media):
     target, drafters = lineups(llava_lineup, qwen2vl)[family]

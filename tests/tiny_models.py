@@ -4,14 +4,17 @@ LLaVA (CLIP vision + Llama text) with a target whose vocabulary is padded past t
 Qwen2.5-VL 7B and 3B; Qwen2-VL (M-RoPE positions); a Llama text-only draft. Drafts share the tokenizer.
 """
 
+import dataclasses
 from pathlib import Path
 
 import torch
 from PIL import Image
 from transformers import LlamaForCausalLM, LlavaForConditionalGeneration, Qwen2VLForConditionalGeneration
 
+from msd_demo.engine.drafters import DraftHead, save_head
 from msd_demo.models import LoadedModel
 from msd_demo.training import architectures as arch
+from msd_demo.training.heads import head_config_for
 
 CORPUS = [
     "There are three shapes on a light grey background. A large red circle is at the top left.",
@@ -56,7 +59,16 @@ def save_llava_models(folder: Path, tokenizer) -> Path:
     seeded(3)
     LlamaForCausalLM(_peaked(arch.llama_config(tokenizer, 32, 1, heads=4, kv_heads=2))).save_pretrained(folder / "draft-text")
     tokenizer.save_pretrained(folder / "draft-text")
+    target = LlavaForConditionalGeneration.from_pretrained(folder / "target")
+    for seed, name in enumerate(("msd", "msd-no-decoupling"), start=7):
+        save_head(random_head(target, decoupled=name == "msd", seed=seed), folder / name)
     return folder
+
+
+def random_head(target, decoupled: bool = True, seed: int = 7) -> DraftHead:
+    """A random draft head sized for target (one decoder layer as wide as its features)."""
+    seeded(seed)
+    return DraftHead(dataclasses.replace(head_config_for(target), decoupled=decoupled)).eval()
 
 
 def qwen2vl_models(tokenizer) -> dict[str, LoadedModel]:

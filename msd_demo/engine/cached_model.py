@@ -2,9 +2,18 @@
 
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from transformers import DynamicCache
+
+
+@dataclass(frozen=True)
+class TargetFeatures:
+    """Features a forward computes anyway, kept for draft heads that draft from them."""
+
+    hidden: torch.Tensor  # [S, d] the last layer's output, what the LM head reads; row i predicts token i + 1
+    embeds: torch.Tensor | None = None  # [S, d] the first layer's input: at visual positions, the visual embeddings
 
 
 class CachedModel:
@@ -21,23 +30,42 @@ class CachedModel:
 
     def prefill(self, model_inputs: dict) -> torch.Tensor:
         """Run the whole prompt (image included) once; returns the logits of the last position, [V]."""
+        return self._prefill(model_inputs, with_features=False).logits[0, -1]
+
+    def prefill_with_features(self, model_inputs: dict) -> tuple[torch.Tensor, TargetFeatures]:
+        """prefill, also returning the features the forward computed anyway (for draft heads)."""
+        output = self._prefill(model_inputs, with_features=True)
+        features = TargetFeatures(hidden=output.hidden_states[-1][0], embeds=output.hidden_states[0][0])
+        return output.logits[0, -1], features
+
+    def forward(self, token_ids: list[int]) -> torch.Tensor:
+        """Append token_ids to the cache; returns their logits, [S, V]."""
+        return self._forward(token_ids, with_features=False).logits[0]
+
+    def forward_with_features(self, token_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """forward, also returning the last layer's features of token_ids ([S, V], [S, d])."""
+        output = self._forward(token_ids, with_features=True)
+        return output.logits[0], output.hidden_states[-1][0]
+
+    def _prefill(self, model_inputs: dict, with_features: bool):
         inner = getattr(self.model, "model", None)
         if hasattr(inner, "rope_deltas"):
             inner.rope_deltas = None  # never reuse a delta computed for another prompt
         self.cache = DynamicCache(config=self.model.config)
-        output = self.model(**model_inputs, past_key_values=self.cache, use_cache=True, logits_to_keep=1)
+        output = self.model(
+            **model_inputs, past_key_values=self.cache, use_cache=True, logits_to_keep=1, output_hidden_states=with_features
+        )
         deltas = getattr(inner, "rope_deltas", None)
         self.rope_delta = int(deltas.reshape(-1)[0]) if deltas is not None else None
-        return output.logits[0, -1]
+        return output
 
-    def forward(self, token_ids: list[int]) -> torch.Tensor:
-        """Append token_ids to the cache; returns their logits, [S, V]."""
+    def _forward(self, token_ids: list[int], with_features: bool):
         start = self.length
         input_ids = torch.tensor([token_ids], device=self.device)
-        output = self.model(
-            input_ids=input_ids, past_key_values=self.cache, position_ids=self._positions(start, len(token_ids)), use_cache=True
+        return self.model(
+            input_ids=input_ids, past_key_values=self.cache, position_ids=self._positions(start, len(token_ids)),
+            use_cache=True, output_hidden_states=with_features,
         )
-        return output.logits[0]
 
     def rollback(self, num_tokens: int) -> None:
         """Drop the last num_tokens entries of the cache (rejected drafts)."""

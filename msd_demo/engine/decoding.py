@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from msd_demo.engine.cached_model import CachedModel, stopwatch
+from msd_demo.engine.cached_model import CachedModel, TargetFeatures, stopwatch
 from msd_demo.engine.drafters.base import Draft, Drafter, DraftRequest
 from msd_demo.engine.events import Candidate, DraftToken, Step, Token
 from msd_demo.engine.sampling import SamplingConfig, choose, make_generator, probabilities
@@ -56,21 +56,23 @@ def speculative(
     target: LoadedModel, question: str, media: Media | None, drafter: Drafter, config: DecodeConfig
 ) -> Iterator[Step]:
     """Draft up to gamma tokens, verify them in one target forward, keep the accepted prefix."""
-    run = _TargetRun(target, question, media, config)
+    run = _TargetRun(target, question, media, config, keep_features=drafter.uses_target_features)
     first = run.prefill()
-    request = DraftRequest(question, media, run.prompt, target.vocab_size, config.sampling)
+    request = DraftRequest(question, media, run.prompt, target.vocab_size, config.sampling, run.prompt_features)
     with stopwatch(target.device) as draft_timer:
         drafter.begin(request)
     yield Step(0, (), 0, first.emitted, draft_timer.seconds, first.verify_seconds, True, first.target_top)
+    kept_hidden = run.no_hidden()  # features of tokens verified since the last draft (draft heads only)
     while not run.finished:
         # 1. Draft: never more than can still be emitted (the step adds one target token after them).
         with stopwatch(target.device) as draft_timer:
-            draft = drafter.propose(run.generated, min(config.gamma, run.remaining - 1))
+            draft = drafter.propose(run.generated, min(config.gamma, run.remaining - 1), kept_hidden)
         # 2. Verify all drafts in one target forward; 3. keep the accepted prefix, crop the rest.
         with stopwatch(target.device) as verify_timer:
-            p = run.distributions(run.generated[-1:] + draft.token_ids)  # [k + 1, V]
+            p, hidden = run.distributions_and_features(run.generated[-1:] + draft.token_ids)  # [k + 1, V], [k + 1, d]
             verdict = _verify(draft, p, config.sampling, run.generator)
             run.cache.rollback(len(draft.token_ids) - verdict.num_accepted)
+            kept_hidden = hidden[: verdict.num_accepted + 1] if hidden is not None else None
         drafted, emitted = _fates(target, draft, verdict, p)
         yield Step(
             run.step_index, drafted, verdict.num_accepted, run.emit(emitted),
@@ -81,9 +83,11 @@ def speculative(
 class _TargetRun:
     """The target's side of one generation: prompt, cache, emitted tokens and the stopping rule."""
 
-    def __init__(self, target: LoadedModel, question: str, media: Media | None, config: DecodeConfig):
+    def __init__(self, target: LoadedModel, question: str, media: Media | None, config: DecodeConfig, keep_features=False):
         self.target = target
         self.config = config
+        self.keep_features = keep_features  # hand the forwards' features to a draft head
+        self.prompt_features: TargetFeatures | None = None
         self.prompt = target.prompt(question, media)
         self.cache = CachedModel(target.model)
         self.generator = make_generator(target.device, config.sampling.seed)
@@ -97,13 +101,27 @@ class _TargetRun:
 
     def prefill(self) -> Step:
         with stopwatch(self.target.device) as timer:
-            p = probabilities(self.cache.prefill(self.prompt.model_inputs), self.config.sampling)
+            if self.keep_features:
+                logits, self.prompt_features = self.cache.prefill_with_features(self.prompt.model_inputs)
+            else:
+                logits = self.cache.prefill(self.prompt.model_inputs)
+            p = probabilities(logits, self.config.sampling)
             token = choose(p, self.config.sampling, self.generator)
         emitted = self.emit([Token(token, self.target.piece(token), "target", float(p[token]))])
         return Step(0, (), 0, emitted, 0.0, timer.seconds, True, self.top(p[None]))
 
     def distributions(self, token_ids: list[int]) -> torch.Tensor:
         return probabilities(self.cache.forward(token_ids), self.config.sampling)
+
+    def distributions_and_features(self, token_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if not self.keep_features:
+            return self.distributions(token_ids), None
+        logits, hidden = self.cache.forward_with_features(token_ids)
+        return probabilities(logits, self.config.sampling), hidden
+
+    def no_hidden(self) -> torch.Tensor | None:
+        """Zero rows of features: after the prefill, the first draft has nothing new to learn."""
+        return self.prompt_features.hidden[:0] if self.keep_features else None
 
     def emit(self, tokens: list[Token]) -> tuple[Token, ...]:
         """Keep tokens up to the first EOS and within max_new_tokens; decide whether the run is over."""

@@ -15,7 +15,7 @@ from msd_demo.training import stages
 from msd_demo.training.card import write_card
 from msd_demo.training.evaluate import decode_times, evaluate_target
 
-STAGES = ("tokenizer", "target", "draft-vlm", "draft-text", "eval")
+STAGES = ("tokenizer", "target", "draft-vlm", "draft-text", "heads", "eval")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         "target": lambda: stages.build_vlm_stage(args.out, plan, "target"),
         "draft-vlm": lambda: stages.build_vlm_stage(args.out, plan, "draft-vlm"),
         "draft-text": lambda: stages.build_draft_text_stage(args.out, plan),
+        "heads": lambda: stages.build_heads_stage(args.out, plan),
         "eval": lambda: run_eval(args.out, plan, command.strip()),
     }
     for stage in args.stages:

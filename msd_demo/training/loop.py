@@ -45,7 +45,7 @@ def train(model, batches: Iterator, rng: random.Random, schedule: Schedule, pad_
     device = next(model.parameters()).device
     optimizer = torch.optim.AdamW(model.parameters(), lr=schedule.learning_rate, weight_decay=schedule.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, schedule.warmup, schedule.steps)
-    cost = _resume(checkpoint_dir / "last.pt", model, optimizer, scheduler, rng, schedule)
+    cost = resume_checkpoint(checkpoint_dir / "last.pt", model, optimizer, scheduler, rng, schedule)
     model.train()
     progress = tqdm(total=schedule.steps, initial=cost.steps, desc=label, dynamic_ncols=True)
     cpu_start, wall_start, last_save = time.process_time(), time.time(), time.time()
@@ -65,16 +65,16 @@ def train(model, batches: Iterator, rng: random.Random, schedule: Schedule, pad_
         progress.set_postfix(loss=f"{loss.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
         progress.update()
         if time.time() - last_save > CHECKPOINT_SECONDS:
-            _save(checkpoint_dir / "last.pt", model, optimizer, scheduler, rng, cost, schedule)
+            save_checkpoint(checkpoint_dir / "last.pt", model, optimizer, scheduler, rng, cost, schedule)
             last_save = time.time()
     progress.close()
     # Kept until the whole stage is saved: a later phase of the stage may still be interrupted.
-    _save(checkpoint_dir / "last.pt", model, optimizer, scheduler, rng, cost, schedule)
+    save_checkpoint(checkpoint_dir / "last.pt", model, optimizer, scheduler, rng, cost, schedule)
     model.eval()
     return cost
 
 
-def _save(path: Path, model, optimizer, scheduler, rng: random.Random, cost: Cost, schedule: Schedule) -> None:
+def save_checkpoint(path: Path, model, optimizer, scheduler, rng: random.Random, cost: Cost, schedule: Schedule) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
@@ -86,7 +86,7 @@ def _save(path: Path, model, optimizer, scheduler, rng: random.Random, cost: Cos
     path.with_suffix(".tmp").replace(path)
 
 
-def _resume(path: Path, model, optimizer, scheduler, rng: random.Random, schedule: Schedule) -> Cost:
+def resume_checkpoint(path: Path, model, optimizer, scheduler, rng: random.Random, schedule: Schedule) -> Cost:
     if not path.exists():
         return Cost()
     state = torch.load(path, map_location=next(model.parameters()).device, weights_only=False)

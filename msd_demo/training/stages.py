@@ -1,18 +1,21 @@
-"""The build's stages: tokenizer, target, draft-vlm, draft-text. Each trains, then saves fp16 safetensors.
+"""The build's stages: tokenizer, target, draft-vlm, draft-text, heads. Each trains, then saves fp16 safetensors.
 
 A finished stage leaves `<out>/.checkpoints/<stage>/done.json` (its steps and cost) and is skipped on a
 re-run with the same plan; an unfinished one resumes from its last checkpoint.
 """
 
+import dataclasses
 import json
 import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from transformers import LlamaForCausalLM, LlavaForConditionalGeneration, PreTrainedTokenizerFast
+from transformers import AutoProcessor, LlamaForCausalLM, LlavaForConditionalGeneration, PreTrainedTokenizerFast
 
+from msd_demo.engine.drafters.head import DraftHead, save_head
 from msd_demo.training import architectures as arch
+from msd_demo.training import heads
 from msd_demo.training.data import corpus, text_batches, vlm_batches
 from msd_demo.training.loop import Cost, Schedule, pick_device, train
 from msd_demo.training.vision import pretrain_vision
@@ -45,6 +48,9 @@ class Plan:
     draft_text_blind: Schedule  # the world's questions without their image
     eval_examples: int  # per measured task
     vision_steps: int  # stage 0 of each VLM: its vision tower learns the cells (vision.py)
+    heads: Schedule  # each draft head on the target's features (msd and its ablations), all stages together
+    head_pools: dict[str, int]  # samples of target features: text, multimodal, and held-out multimodal
+    head_batch_size: int
     eval_max_new_tokens: int = 160  # the longest description fits well within it
 
 
@@ -59,6 +65,8 @@ FULL = Plan(
     draft_text_language=Schedule(steps=600, learning_rate=2e-3, warmup=50),
     draft_text_blind=Schedule(steps=600, learning_rate=1e-3, warmup=50),
     eval_examples=200, vision_steps=600,
+    heads=Schedule(steps=1500, learning_rate=2e-3, warmup=100),
+    head_pools={"text": 1500, "multimodal": 3000, "heldout": 256}, head_batch_size=16,
 )
 QUICK = Plan(
     name="quick", vocab_size=512, corpus_examples=500, batch_size=2,
@@ -67,8 +75,13 @@ QUICK = Plan(
     draft_text_language=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     draft_text_blind=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     eval_examples=2, eval_max_new_tokens=8, vision_steps=2,
+    heads=Schedule(steps=2, learning_rate=1e-3, warmup=1), head_pools={"text": 4, "multimodal": 4, "heldout": 2}, head_batch_size=2,
 )
-SEEDS = {"tokenizer": 1, "target": 2, "draft-vlm": 3, "draft-text-language": 4, "draft-text-blind": 5}
+SEEDS = {
+    "tokenizer": 1, "target": 2, "draft-vlm": 3, "draft-text-language": 4, "draft-text-blind": 5,
+    "head-pool-text": 6, "head-pool-multimodal": 7, "head-pool-heldout": 8,
+    "heads": 9,  # every head: the same initialisation and sample stream, so ablations differ only by recipe
+}
 
 
 def checkpoints(out: Path, stage: str) -> Path:
@@ -135,6 +148,48 @@ def build_draft_text_stage(out: Path, plan: Plan) -> None:
         batches = text_batches(rng, tokenizer, plan.batch_size, blind)
         costs[name] = train(model, batches, rng, schedule, tokenizer.pad_token_id, checkpoints(out, name), name)
     _finish(out, stage, model, tokenizer, costs, plan.draft_text_blind)
+
+
+def build_heads_stage(out: Path, plan: Plan) -> None:
+    """msd and its ablations: heads on the shipped target's features (heads.py)."""
+    pending = [r for r in heads.RECIPES if not _already_done(out, r.name, plan.heads)]
+    if not pending:
+        return
+    device = pick_device()
+    target = heads.load_target(out / "target", device).requires_grad_(False)
+    pools = _head_pools(out, plan, target, AutoProcessor.from_pretrained(str(out / "target")))
+    for recipe in pending:
+        torch.manual_seed(SEEDS["heads"])
+        config = dataclasses.replace(heads.head_config_for(target), decoupled=recipe.decoupled)
+        head = DraftHead(config).to(device)
+        objective = heads.HeadObjective(head, target.get_input_embeddings(), target.get_output_embeddings())
+        cost = heads.train_head(recipe, objective, pools, plan.heads, plan.head_batch_size, SEEDS["heads"], checkpoints(out, recipe.name))
+        accuracies = heads.held_out_accuracy(objective, pools["heldout"])
+        record = heads.record_of(recipe, cost, accuracies, plan.heads, pools)
+        save_head(head, out / recipe.name, record)
+        (checkpoints(out, recipe.name) / "last.pt").unlink()
+        done = {"final_steps": plan.heads.steps, "parameters": parameter_count(head), **record}
+        heads.write_record(checkpoints(out, recipe.name) / "done.json", done)
+        print(f"{recipe.name}: {cost.steps} steps, {cost.cpu_seconds:.0f} s CPU; held-out top-1 by depth {accuracies}")
+
+
+def _head_pools(out: Path, plan: Plan, target, processor) -> dict[str, list]:
+    """Built once and kept beside the checkpoints: an interrupted build resumes without re-reading them."""
+    path = checkpoints(out, "heads") / "pools.pt"
+    if path.exists():
+        saved = torch.load(path, weights_only=False)
+        if saved["sizes"] == plan.head_pools:
+            return saved["pools"]
+    tokenizer, pad_id = processor.tokenizer, processor.tokenizer.pad_token_id
+    sources = {
+        "text": text_batches(random.Random(SEEDS["head-pool-text"]), tokenizer, plan.batch_size, blind=False),
+        "multimodal": vlm_batches(random.Random(SEEDS["head-pool-multimodal"]), processor, plan.batch_size),
+        "heldout": vlm_batches(random.Random(SEEDS["head-pool-heldout"]), processor, plan.batch_size),
+    }
+    pools = {name: heads.feature_pool(target, sources[name], count, pad_id, f"features: {name}") for name, count in plan.head_pools.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"sizes": plan.head_pools, "pools": pools}, path)
+    return pools
 
 
 def parameter_count(model) -> int:

@@ -1,7 +1,9 @@
 """Drafting methods, one file each, behind the protocol in base.py."""
 
 from msd_demo.engine.drafters.base import Draft, Drafter, DraftRequest
+from msd_demo.engine.drafters.head import DraftHead, HeadConfig, load_head, save_head
 from msd_demo.engine.drafters.model import ModelDrafter
+from msd_demo.engine.drafters.msd import HeadDrafter
 from msd_demo.engine.drafters.prompt_lookup import PromptLookupDrafter
 
 # name -> (what drafts, where it comes from): shown in the CLI help and the app.
@@ -9,6 +11,16 @@ DRAFTER_DESCRIPTIONS = {
     "model": "a small VLM with the target's tokenizer that also sees the image (standard speculative decoding)",
     "text-only": "a small LM that sees only the text, never the image (Gagrani et al., CVPRW 2024)",
     "prompt-lookup": "n-gram copy from the prompt and the output so far; no model (training-free baseline)",
+    "msd": "a one-layer head on the target's features; visual tokens enter as the target's visual embeddings, "
+    "text tokens fused with its features; text then multimodal training (MSD, Lin et al. 2025)",
+    "msd-no-decoupling": "msd ablation: visual positions are fused like text tokens (no decoupling)",
+    "msd-multimodal-only": "msd ablation: one stage on multimodal data only (no text stage)",
+    "msd-text-stage-only": "msd ablation: stage one only, text data (no multimodal stage)",
 }
+# Drafters that are heads on the target's features, each with its weights in a folder of its own.
+HEAD_DRAFTERS = ("msd", "msd-no-decoupling", "msd-multimodal-only", "msd-text-stage-only")
 
-__all__ = ["DRAFTER_DESCRIPTIONS", "Draft", "DraftRequest", "Drafter", "ModelDrafter", "PromptLookupDrafter"]
+__all__ = [
+    "DRAFTER_DESCRIPTIONS", "HEAD_DRAFTERS", "Draft", "DraftHead", "DraftRequest", "Drafter", "HeadConfig", "HeadDrafter",
+    "ModelDrafter", "PromptLookupDrafter", "load_head", "save_head",
+]

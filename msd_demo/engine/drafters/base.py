@@ -1,10 +1,17 @@
-"""The drafter protocol: begin on a request, then propose up to gamma tokens given what was emitted."""
+"""The drafter protocol: begin on a request, then propose up to gamma tokens given what was emitted.
+
+Draft heads (EAGLE-style: `msd`, ...) draft from the target's own features. They say so with
+`uses_target_features`, and the engine then hands them the features its target forwards computed anyway:
+the prompt's in `DraftRequest.target_features`, and with each `propose` those of the tokens the target
+verified and kept since the last call. No extra target forward is ever run for a drafter.
+"""
 
 from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 
+from msd_demo.engine.cached_model import TargetFeatures
 from msd_demo.engine.sampling import SamplingConfig
 from msd_demo.media import Media
 from msd_demo.prompt import Prompt
@@ -17,6 +24,7 @@ class DraftRequest:
     target_prompt: Prompt
     target_vocab_size: int  # drafts are made over min(draft, target) ids: vocabularies may differ by padding
     sampling: SamplingConfig
+    target_features: TargetFeatures | None = None  # the prompt's, for drafters with uses_target_features
 
 
 @dataclass(frozen=True)
@@ -27,9 +35,15 @@ class Draft:
 
 class Drafter(Protocol):
     name: str
+    uses_target_features: bool
 
     def begin(self, request: DraftRequest) -> None:
         """Prefill on the request (once per generation)."""
 
-    def propose(self, generated: list[int], gamma: int) -> Draft:
-        """Up to gamma tokens to follow prompt + generated (generated always holds >= 1 token)."""
+    def propose(self, generated: list[int], gamma: int, target_hidden: torch.Tensor | None = None) -> Draft:
+        """Up to gamma tokens to follow prompt + generated (generated always holds >= 1 token).
+
+        target_hidden: [n, d] features of the tokens the target verified and kept since the last call, given to
+        drafters with uses_target_features. With them the drafter knows the target's features of the prompt
+        and of every generated token but the last (which the target has not seen yet).
+        """

@@ -14,6 +14,8 @@ from msd_demo.models import LoadedModel
 
 
 class ModelDrafter:
+    uses_target_features = False
+
     def __init__(self, name: str, draft: LoadedModel):
         self.name = name
         self.draft = draft
@@ -28,7 +30,7 @@ class ModelDrafter:
         self.runner.prefill(prompt.model_inputs)
         self.fed = []
 
-    def propose(self, generated: list[int], gamma: int) -> Draft:
+    def propose(self, generated: list[int], gamma: int, target_hidden=None) -> Draft:
         if max(generated) >= self.draft.vocab_size:
             # The target emitted an id the draft has no embedding for (a padded id): nothing sensible
             # to draft from here on, so the remaining steps are plain target steps.

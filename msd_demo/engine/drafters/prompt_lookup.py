@@ -8,6 +8,7 @@ from msd_demo.engine.drafters.base import Draft, DraftRequest
 
 class PromptLookupDrafter:
     name = "prompt-lookup"
+    uses_target_features = False
 
     def __init__(self, max_ngram: int = 3, min_ngram: int = 1):
         self.max_ngram = max_ngram
@@ -16,7 +17,7 @@ class PromptLookupDrafter:
     def begin(self, request: DraftRequest) -> None:
         self.prompt_ids = request.target_prompt.text_token_ids  # image tokens carry no text to copy
 
-    def propose(self, generated: list[int], gamma: int) -> Draft:
+    def propose(self, generated: list[int], gamma: int, target_hidden=None) -> Draft:
         sequence = self.prompt_ids + generated
         for n in range(self.max_ngram, self.min_ngram - 1, -1):
             continuation = _continuation_of_last_match(sequence, n, gamma)

@@ -1,0 +1,134 @@
+"""A one-layer draft head that drafts from the target's own features (EAGLE-style), in plain torch.
+
+The head's input at sequence position i:
+- text positions fuse the embedding of token i with the target's feature h_{i-1}, the feature that
+  predicted token i;
+- with `decoupled` (MSD), visual positions take the target's visual embedding at i instead, so image
+  tokens enter as what they are rather than as a placeholder token with a feature.
+One decoder layer maps the inputs to g_i, a prediction of the target's feature h_i, which the target's own
+LM head reads: q(token i + 1). While drafting, g_i stands in for the h_i the target has not computed yet.
+The target's embedding and LM head are borrowed at run time, so a head stores only its own ~1 M weights.
+"""
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+CONFIG_FILE, WEIGHTS_FILE = "head_config.json", "head.safetensors"
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    hidden_size: int  # the target's: the head reads and predicts the target's features
+    num_heads: int
+    intermediate_size: int
+    decoupled: bool = True  # MSD: visual positions take the visual embeddings, not fused text inputs
+    rope_theta: float = 10_000.0
+    norm_eps: float = 1e-6
+
+
+class KVCache:
+    """Keys and values of the positions fed so far, [1, heads, T, head_dim]; cropped after rejections."""
+
+    def __init__(self):
+        self.keys: torch.Tensor | None = None
+        self.values: torch.Tensor | None = None
+
+    @property
+    def length(self) -> int:
+        return 0 if self.keys is None else self.keys.shape[2]
+
+    def append(self, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.keys is not None:
+            keys, values = torch.cat([self.keys, keys], dim=2), torch.cat([self.values, values], dim=2)
+        self.keys, self.values = keys, values
+        return keys, values
+
+    def crop(self, length: int) -> None:
+        if self.keys is not None:
+            self.keys, self.values = self.keys[:, :, :length], self.values[:, :, :length]
+
+
+class DraftHead(nn.Module):
+    def __init__(self, config: HeadConfig):
+        super().__init__()
+        self.config = config
+        d, eps = config.hidden_size, config.norm_eps
+        self.fuse = nn.Linear(2 * d, d)  # text: [embedding of token i ; target feature h_{i-1}]
+        self.visual = nn.Linear(d, d) if config.decoupled else None  # visual: the target's visual embedding
+        self.attention_norm, self.mlp_norm, self.norm = nn.RMSNorm(d, eps=eps), nn.RMSNorm(d, eps=eps), nn.RMSNorm(d, eps=eps)
+        self.qkv = nn.Linear(d, 3 * d, bias=False)
+        self.attention_out = nn.Linear(d, d, bias=False)
+        self.gate_up = nn.Linear(d, 2 * config.intermediate_size, bias=False)
+        self.down = nn.Linear(config.intermediate_size, d, bias=False)
+        head_dim = d // config.num_heads
+        inverse_frequencies = config.rope_theta ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+        self.register_buffer("inverse_frequencies", inverse_frequencies, persistent=False)
+
+    def inputs(self, token_embeds, previous_features, visual_embeds=None, visual_mask=None) -> torch.Tensor:
+        """[..., d] per position; visual_mask [...] marks image/video tokens (their visual_embeds are used)."""
+        fused = self.fuse(torch.cat([token_embeds, previous_features], dim=-1))
+        if self.visual is None or visual_mask is None or not bool(visual_mask.any()):
+            return fused  # without decoupling, a visual position is a placeholder token fused with a feature
+        return torch.where(visual_mask[..., None], self.visual(visual_embeds), fused)
+
+    def forward(self, inputs: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """inputs [B, S, d], positions [S] -> predicted features [B, S, d] (the LM head's input)."""
+        batch, length, d = inputs.shape
+        heads = self.config.num_heads
+        q, k, v = self.qkv(self.attention_norm(inputs)).view(batch, length, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+        cos, sin = self._rotation(positions, inputs.dtype)
+        q, k = _rotate(q, cos, sin), _rotate(k, cos, sin)
+        past = 0
+        if cache is not None:
+            past = cache.length
+            k, v = cache.append(k, v)
+        if past == 0:  # training, or a prompt fed whole: plain causal attention
+            attended = F.scaled_dot_product_attention(q, k, v, is_causal=length > 1)
+        else:
+            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=_causal_mask(length, past, q.device))
+        x = inputs + self.attention_out(attended.transpose(1, 2).reshape(batch, length, d))
+        gate, up = self.gate_up(self.mlp_norm(x)).chunk(2, dim=-1)
+        x = x + self.down(F.silu(gate) * up)
+        return self.norm(x)
+
+    def _rotation(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        angles = positions.to(self.inverse_frequencies)[:, None] * self.inverse_frequencies[None]  # [S, head_dim / 2]
+        return angles.cos().to(dtype), angles.sin().to(dtype)
+
+
+def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary position embedding (rotate-half form) on [B, H, S, head_dim]."""
+    first, second = x.chunk(2, dim=-1)
+    return torch.cat([first * cos - second * sin, first * sin + second * cos], dim=-1)
+
+
+def _causal_mask(length: int, past: int, device) -> torch.Tensor | None:
+    """Query i (at position past + i) sees keys 0 .. past + i; None when a single query sees everything."""
+    if length == 1:
+        return None
+    keys = torch.arange(past + length, device=device)
+    return keys[None, :] <= (past + torch.arange(length, device=device))[:, None]
+
+
+def save_head(head: DraftHead, folder: str | Path, record: dict | None = None) -> None:
+    """fp16 weights plus the config (and how the head was trained, for the model card)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = {name: value.detach().to("cpu", torch.float16).contiguous() for name, value in head.state_dict().items()}
+    save_file(weights, str(folder / WEIGHTS_FILE))
+    (folder / CONFIG_FILE).write_text(json.dumps({**asdict(head.config), "training": record or {}}, indent=2) + "\n")
+
+
+def load_head(folder: str | Path, device: torch.device, dtype: torch.dtype) -> DraftHead:
+    folder = Path(folder)
+    saved = json.loads((folder / CONFIG_FILE).read_text())
+    config = HeadConfig(**{f.name: saved[f.name] for f in fields(HeadConfig) if f.name in saved})
+    head = DraftHead(config)
+    head.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+    return head.to(device=device, dtype=dtype).eval()

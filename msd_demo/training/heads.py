@@ -1,0 +1,211 @@
+"""Draft heads on the target's features: `msd` and its ablations (MSD, Lin et al. 2025).
+
+1. Feature pools. The target reads world samples (teacher forcing on the exact answers); per position we
+   keep its last-layer feature h_i, its first-layer input (the visual embeddings at image positions) and
+   its own greedy choice argmax p(. | x_<=i). The heads learn the target, not the data. One pool holds
+   text-only instruction data (the scene written out), the other images and videos with their questions.
+2. Each head trains on the pools by its recipe. msd: stage one on text only (language modelling), then
+   stage two where the chance of a multimodal sample rises linearly from 0 to 1. Each ablation changes one
+   thing: no decoupling, multimodal data only, or stage one only.
+3. Training matches drafting: after the pass on the target's true features, `depth - 1` more passes feed
+   the head's own predictions g in place of h at answer positions, as it must while drafting.
+"""
+
+import json
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+from transformers import AutoModelForImageTextToText, get_cosine_schedule_with_warmup
+
+from msd_demo.engine.drafters.head import DraftHead, HeadConfig
+from msd_demo.training.data import IGNORE, Sample, collate
+from msd_demo.training.loop import CHECKPOINT_SECONDS, Cost, Schedule, resume_checkpoint, save_checkpoint
+
+DEPTH = 2  # passes per training step: the true features, then the head's own predictions
+
+
+@dataclass(frozen=True)
+class HeadRecipe:
+    name: str
+    decoupled: bool
+    text_share_of_steps: float  # stage one: text-only samples for this share of the steps
+    ramp: bool  # stage two: the multimodal share rises 0 -> 1 (else it is 1 from the start of stage two)
+    purpose: str
+
+    def multimodal_share(self, step: int, steps: int) -> float:
+        text_steps = round(self.text_share_of_steps * steps)
+        if step < text_steps:
+            return 0.0
+        if not self.ramp:
+            return 1.0
+        return min(1.0, (step - text_steps + 1) / max(1, steps - text_steps))
+
+
+RECIPES = (
+    HeadRecipe("msd", True, 1 / 3, True, "MSD: decoupled inputs, stage one on text, stage two mixing in multimodal data"),
+    HeadRecipe("msd-no-decoupling", False, 1 / 3, True, "ablation (a): visual positions fused like text tokens"),
+    HeadRecipe("msd-multimodal-only", True, 0.0, False, "ablation (b): one stage on multimodal data only"),
+    HeadRecipe("msd-text-stage-only", True, 1.0, False, "ablation (c): stage one only, text data"),
+)
+
+
+@dataclass
+class FeatureSample:
+    input_ids: torch.Tensor  # [L]
+    hidden: torch.Tensor  # [L, d] fp16, the target's last-layer features h
+    embeds: torch.Tensor | None  # [L, d] fp16, the target's first-layer inputs; None for text-only samples
+    visual_mask: torch.Tensor  # [L] bool
+    choices: torch.Tensor  # [L] the target's greedy next token at each position
+    answer: torch.Tensor  # [L] bool, token i belongs to the answer
+
+
+@torch.no_grad()
+def feature_pool(target, batches: Iterator[list[Sample]], count: int, pad_id: int, label: str) -> list[FeatureSample]:
+    pool: list[FeatureSample] = []
+    image_token_id = target.config.image_token_id
+    device = next(target.parameters()).device
+    with tqdm(total=count, desc=label, dynamic_ncols=True) as progress:
+        while len(pool) < count:
+            batch = collate(next(batches), pad_id)
+            inputs = {name: value.to(device) for name, value in batch.items() if name != "labels"}
+            output = target(**inputs, output_hidden_states=True)
+            hidden, embeds = output.hidden_states[-1].cpu(), output.hidden_states[0].cpu()
+            choices = output.logits.argmax(-1).cpu()
+            for row, length in enumerate(batch["attention_mask"].sum(1).tolist()):
+                ids = batch["input_ids"][row, :length]
+                visual = ids == image_token_id
+                pool.append(FeatureSample(
+                    ids, hidden[row, :length].half(), embeds[row, :length].half() if visual.any() else None,
+                    visual, choices[row, :length], batch["labels"][row, :length] != IGNORE,
+                ))
+            progress.update(len(batch["input_ids"]))
+    return pool[:count]
+
+
+def head_batch(samples: list[FeatureSample], device) -> dict[str, torch.Tensor]:
+    """Right-padded to the longest sample; `valid` marks real positions."""
+    size, length, d = len(samples), max(len(s.input_ids) for s in samples), samples[0].hidden.shape[1]
+    batch = {
+        "input_ids": torch.zeros(size, length, dtype=torch.long), "choices": torch.zeros(size, length, dtype=torch.long),
+        "hidden": torch.zeros(size, length, d), "embeds": torch.zeros(size, length, d),
+        "visual_mask": torch.zeros(size, length, dtype=torch.bool), "answer": torch.zeros(size, length, dtype=torch.bool),
+        "valid": torch.zeros(size, length, dtype=torch.bool),
+    }
+    for row, s in enumerate(samples):
+        n = len(s.input_ids)
+        batch["input_ids"][row, :n], batch["choices"][row, :n], batch["hidden"][row, :n] = s.input_ids, s.choices, s.hidden.float()
+        batch["visual_mask"][row, :n], batch["answer"][row, :n], batch["valid"][row, :n] = s.visual_mask, s.answer, True
+        if s.embeds is not None:
+            batch["embeds"][row, :n] = s.embeds.float()
+    return {name: value.to(device) for name, value in batch.items()}
+
+
+class HeadObjective(torch.nn.Module):
+    """The head with the target's frozen embedding and LM head; the loss over `depth` drafting passes."""
+
+    def __init__(self, head: DraftHead, embed, lm_head, depth: int = DEPTH):
+        super().__init__()
+        self.head, self.embed, self.lm_head, self.depth = head, embed, lm_head, depth
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, list[float]]:
+        """Returns the loss and, per pass, the share of answer tokens where q's top choice is the target's."""
+        tokens = self.embed(batch["input_ids"])
+        true_previous = _shift_right(batch["hidden"])  # h_{i-1}: what predicted token i
+        drafted = batch["answer"] & _shift_right(batch["answer"])  # while drafting, h_{i-1} is the head's own g
+        predicts_answer = _shift_left(batch["answer"])  # position i predicts token i + 1 of the answer
+        positions = torch.arange(tokens.shape[1], device=tokens.device)
+        previous, loss, accuracies = true_previous, 0.0, []
+        for _ in range(self.depth):
+            g = self.head(self.head.inputs(tokens, previous, batch["embeds"], batch["visual_mask"]), positions)
+            logits = self.lm_head(g[predicts_answer])
+            choices = batch["choices"][predicts_answer]
+            loss = loss + F.cross_entropy(logits, choices) + F.smooth_l1_loss(g[batch["valid"]], batch["hidden"][batch["valid"]])
+            accuracies.append(float((logits.argmax(-1) == choices).float().mean()))
+            previous = torch.where(drafted[..., None], _shift_right(g), true_previous)
+        return loss / self.depth, accuracies
+
+
+def _shift_right(x: torch.Tensor) -> torch.Tensor:
+    """Along the sequence (dim 1): row i holds what was at i - 1; zeros (False) at 0."""
+    return torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)
+
+
+def _shift_left(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x[:, 1:], torch.zeros_like(x[:, :1])], dim=1)
+
+
+def train_head(
+    recipe: HeadRecipe, objective: HeadObjective, pools: dict[str, list[FeatureSample]], schedule: Schedule,
+    batch_size: int, seed: int, checkpoint_dir: Path,
+) -> Cost:
+    """Resumable like every stage: the multimodal share follows the step count restored from the checkpoint."""
+    head = objective.head
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=schedule.learning_rate, weight_decay=schedule.weight_decay)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, schedule.warmup, schedule.steps)
+    cost = resume_checkpoint(checkpoint_dir / "last.pt", head, optimizer, scheduler, rng, schedule)
+    device = next(head.parameters()).device
+    head.train()
+    progress = tqdm(total=schedule.steps, initial=cost.steps, desc=recipe.name, dynamic_ncols=True)
+    spent, cpu_start, wall_start, last_save = (cost.cpu_seconds, cost.wall_seconds), time.process_time(), time.time(), time.time()
+    while cost.steps < schedule.steps:
+        share = recipe.multimodal_share(cost.steps, schedule.steps)
+        samples = [rng.choice(pools["multimodal"] if rng.random() < share else pools["text"]) for _ in range(batch_size)]
+        loss, accuracies = objective(head_batch(samples, device))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        cost.steps += 1
+        cost.cpu_seconds, cost.wall_seconds = spent[0] + time.process_time() - cpu_start, spent[1] + time.time() - wall_start
+        progress.set_postfix(loss=f"{loss.item():.3f}", top1=f"{accuracies[0]:.3f}", multimodal=f"{share:.2f}")
+        progress.update()
+        if time.time() - last_save > CHECKPOINT_SECONDS:
+            save_checkpoint(checkpoint_dir / "last.pt", head, optimizer, scheduler, rng, cost, schedule)
+            last_save = time.time()
+    progress.close()
+    save_checkpoint(checkpoint_dir / "last.pt", head, optimizer, scheduler, rng, cost, schedule)
+    head.eval()
+    return cost
+
+
+@torch.no_grad()
+def held_out_accuracy(objective: HeadObjective, pool: list[FeatureSample], batch_size: int = 32) -> list[float]:
+    """Per drafting depth, the share of answer tokens where the head's top choice is the target's."""
+    device = next(objective.head.parameters()).device
+    totals = [0.0] * objective.depth
+    batches = [pool[i:i + batch_size] for i in range(0, len(pool), batch_size)]
+    for samples in batches:
+        _, accuracies = objective(head_batch(samples, device))
+        totals = [t + a for t, a in zip(totals, accuracies)]
+    return [round(t / len(batches), 4) for t in totals]
+
+
+def head_config_for(target) -> HeadConfig:
+    """One decoder layer as wide as the target's: it reads and predicts the target's features."""
+    text = target.config.text_config
+    return HeadConfig(hidden_size=text.hidden_size, num_heads=text.num_attention_heads, intermediate_size=text.intermediate_size)
+
+
+def load_target(folder: Path, device):
+    return AutoModelForImageTextToText.from_pretrained(str(folder), dtype=torch.float32).to(device).eval()
+
+
+def record_of(recipe: HeadRecipe, cost: Cost, accuracies: list[float], schedule: Schedule, pools: dict) -> dict:
+    return {
+        "recipe": asdict(recipe), "schedule": asdict(schedule), "cost": asdict(cost),
+        "held_out_top1_by_depth": accuracies, "pool_sizes": {name: len(pool) for name, pool in pools.items()},
+    }
+
+
+def write_record(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")

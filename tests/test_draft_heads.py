@@ -1,0 +1,83 @@
+"""Draft heads on the target's features (msd and its ablations): exact incremental drafting, no extra
+target work, and their training writes heads the runtime loads."""
+
+import torch
+
+from msd_demo.engine import DecodeConfig, speculative
+from msd_demo.engine.drafters import DraftHead, HeadConfig, load_head, save_head
+from msd_demo.engine.drafters.head import KVCache
+from msd_demo.metrics import collect
+from msd_demo.training.heads import RECIPES
+from tests.test_engine import IMAGE, QUESTION, VIDEO
+
+
+def test_feeding_a_head_piece_by_piece_equals_one_pass():
+    """What the drafter does (prompt, then verified tokens, then one draft at a time, with crops) gives the
+    features one causal pass over the whole sequence gives."""
+    torch.manual_seed(0)
+    head = DraftHead(HeadConfig(hidden_size=32, num_heads=4, intermediate_size=64)).eval()
+    inputs = torch.randn(1, 12, 32)
+    with torch.no_grad():
+        whole = head(inputs, torch.arange(12))
+        cache, pieces = KVCache(), []
+        for start, end in ((0, 5), (5, 8), (8, 9), (9, 12)):
+            pieces.append(head(inputs[:, start:end], torch.arange(start, end), cache))
+        head(torch.randn(1, 2, 32), torch.arange(12, 14), cache)  # a draft, rejected
+        cache.crop(12)
+        assert cache.length == 12
+        again = head(inputs[:, 11:12], torch.arange(11, 12), _cropped(cache, 11))
+    torch.testing.assert_close(torch.cat(pieces, dim=1), whole, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(again, whole[:, 11:12], atol=1e-5, rtol=1e-4)
+
+
+def _cropped(cache: KVCache, length: int) -> KVCache:
+    cache.crop(length)
+    return cache
+
+
+def test_a_saved_head_loads_back_identical(tmp_path):
+    torch.manual_seed(1)
+    head = DraftHead(HeadConfig(hidden_size=32, num_heads=4, intermediate_size=64, decoupled=False)).eval()
+    save_head(head, tmp_path / "head", {"steps": 3})
+    loaded = load_head(tmp_path / "head", torch.device("cpu"), torch.float32)
+    assert loaded.config == head.config and loaded.visual is None
+    x = torch.randn(1, 4, 32)
+    torch.testing.assert_close(loaded(x, torch.arange(4)), head.half().float()(x, torch.arange(4)))
+
+
+def test_the_head_drafts_from_the_verification_pass_alone(llava_lineup, monkeypatch):
+    """One target prefill and one target forward per step, as for any drafter: the features the head
+    needs come out of the passes the target runs anyway."""
+    from msd_demo.engine import cached_model
+
+    target_model, calls = llava_lineup.target.model, []
+    for method in ("_prefill", "_forward"):
+        original = getattr(cached_model.CachedModel, method)
+
+        def counting(self, *args, _original=original, _name=method, **kwargs):
+            if self.model is target_model:
+                calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cached_model.CachedModel, method, counting)
+    run = collect(speculative(llava_lineup.target, QUESTION, VIDEO, llava_lineup.drafter("msd"), DecodeConfig(40, gamma=3)))
+    assert calls.count("_prefill") == 1
+    assert calls.count("_forward") == len(run.steps)  # one per step after the prefill
+
+
+def test_the_recipes_are_the_method_and_one_ablation_each():
+    by_name = {recipe.name: recipe for recipe in RECIPES}
+    msd = by_name["msd"]
+    assert msd.decoupled and msd.multimodal_share(0, 300) == 0.0 and msd.multimodal_share(299, 300) == 1.0
+    assert 0.0 < msd.multimodal_share(200, 300) < 1.0  # stage two mixes multimodal data in progressively
+    assert not by_name["msd-no-decoupling"].decoupled
+    assert all(by_name["msd-multimodal-only"].multimodal_share(step, 300) == 1.0 for step in (0, 150, 299))
+    assert all(by_name["msd-text-stage-only"].multimodal_share(step, 300) == 0.0 for step in (0, 150, 299))
+
+
+def test_head_drafters_are_offered_where_their_weights_are(llava_lineup, tmp_path):
+    from msd_demo.presets import get_preset
+
+    assert {"msd", "msd-no-decoupling"} <= set(llava_lineup.preset.drafters)
+    assert "msd" not in get_preset("tiny", tmp_path).drafters  # a models folder without heads
+    assert IMAGE.kind == "image"
