@@ -53,6 +53,7 @@ def read_suite(path: str | Path, video_frames: int) -> list[SuiteRow]:
 @dataclass
 class DrafterRecord:
     comparisons: list[Comparison] = field(default_factory=list)
+    media_kinds: list[str] = field(default_factory=list)  # "image" or "video", one per comparison
     hf_assisted_speedups: list[float] = field(default_factory=list)
     identical_to_hf: list[bool] = field(default_factory=list)
     hf_assisted_unavailable: str | None = None
@@ -90,6 +91,7 @@ def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, re
             hf_tokens.append(len(tokens))
             progress.update()
             for name in names:
+                records[name].media_kinds.append(row.media.kind)
                 _bench_drafter(lineup, records[name], Request(row.prompt, row.media, name, config), reference, gamma)
                 progress.update()
     progress.close()
@@ -141,19 +143,9 @@ def _warm_up(lineup: Lineup, row: SuiteRow, names: list[str], config) -> None:
 
 
 def _drafter_summary(record: DrafterRecord, greedy: bool, visual_words: frozenset[str]) -> dict:
+    summary = _comparisons_summary(record.comparisons, greedy)
     runs = [comparison.speculative for comparison in record.comparisons]
     steps = [step for run in runs for step in run.steps]
-    pooled = stats_from_steps(steps)  # every row's decode steps together: tau and alpha defined once, in metrics
-    summary = {
-        "speedup": statistics.median(c.speedup for c in record.comparisons),
-        "theoretical_speedup": statistics.median(c.theoretical_speedup for c in record.comparisons),
-        "mean_accepted_tokens": pooled.tau,
-        "acceptance_rate": pooled.alpha,
-        "identical": all(c.identical for c in record.comparisons) if greedy else None,
-        "tokens_per_second": _tokens_per_second(runs),
-        "draft_seconds_per_step": statistics.mean(step.draft_seconds for step in steps),
-        "verify_seconds_per_step": statistics.mean(step.verify_seconds for step in steps),
-    }
     if visual_words:
         by_class = acceptance_by_word_class(steps, visual_words)
         summary["acceptance_rate_visual_words"] = by_class["visual"]
@@ -163,7 +155,29 @@ def _drafter_summary(record: DrafterRecord, greedy: bool, visual_words: frozense
         summary["hf_assisted_identical"] = all(record.identical_to_hf)
     if record.hf_assisted_unavailable:
         summary["hf_assisted_unavailable"] = record.hf_assisted_unavailable
+    summary["by_media"] = {
+        kind: _comparisons_summary([c for c, k in zip(record.comparisons, record.media_kinds) if k == kind], greedy)
+        for kind in sorted(set(record.media_kinds))
+    }
     return summary
+
+
+def _comparisons_summary(comparisons: list[Comparison], greedy: bool) -> dict:
+    runs = [comparison.speculative for comparison in comparisons]
+    steps = [step for run in runs for step in run.steps]
+    pooled = stats_from_steps(steps)  # every row's decode steps together: tau and alpha defined once, in metrics
+    drafted = sum(len(step.drafted) for step in steps)
+    return {
+        "speedup": statistics.median(c.speedup for c in comparisons),
+        "theoretical_speedup": statistics.median(c.theoretical_speedup for c in comparisons),
+        "mean_accepted_tokens": pooled.tau,
+        "acceptance_rate": pooled.alpha,
+        "identical": all(c.identical for c in comparisons) if greedy else None,
+        "tokens_per_second": _tokens_per_second(runs),
+        "draft_seconds_per_step": statistics.mean(step.draft_seconds for step in steps),
+        "draft_seconds_per_drafted_token": sum(step.draft_seconds for step in steps) / drafted if drafted else 0.0,
+        "verify_seconds_per_step": statistics.mean(step.verify_seconds for step in steps),
+    }
 
 
 def _tokens_per_second(runs: list[RunStats]) -> float:
@@ -175,10 +189,17 @@ def summary_table(result: dict) -> str:
     lines = [
         f"baseline: ours {baseline['tokens_per_second']:.1f} tokens/s, "
         f"transformers generate() {baseline['hf_generate_tokens_per_second']:.1f} tokens/s",
-        f"{'drafter':<15}{'speedup':>9}{'theory':>9}{'tau':>7}{'alpha':>7}{'hf assisted':>13}  identical",
+        f"{'drafter':<21}{'speedup':>9}{'theory':>9}{'tau':>7}{'alpha':>7}{'visual':>8}{'other':>7}"
+        f"{'draft ms/tok':>13}{'hf assisted':>13}  identical",
     ]
     for name, d in result["drafters"].items():
         hf = f"{d['hf_assisted_speedup']:.2f}x" if "hf_assisted_speedup" in d else "-"
-        lines.append(f"{name:<15}{d['speedup']:>8.2f}x{d['theoretical_speedup']:>8.2f}x{d['mean_accepted_tokens']:>7.2f}"
-                     f"{d['acceptance_rate']:>7.2f}{hf:>13}  {d['identical']}")
+        visual, other = d.get("acceptance_rate_visual_words"), d.get("acceptance_rate_other_words")
+        lines.append(f"{name:<21}{d['speedup']:>8.2f}x{d['theoretical_speedup']:>8.2f}x{d['mean_accepted_tokens']:>7.2f}"
+                     f"{d['acceptance_rate']:>7.2f}{_optional(visual):>8}{_optional(other):>7}"
+                     f"{d['draft_seconds_per_drafted_token'] * 1000:>13.2f}{hf:>13}  {d['identical']}")
     return "\n".join(lines)
+
+
+def _optional(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

@@ -85,10 +85,11 @@ def test_bench_writes_the_contract_fields(tmp_path, llava_dir):
                  "--max-new-tokens", "10", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert {"tokens_per_second", "hf_generate_tokens_per_second"} <= set(result["baseline"])
-    assert set(result["drafters"]) == {"model", "text-only", "prompt-lookup"}
+    assert set(result["drafters"]) == {"model", "text-only", "prompt-lookup", "msd", "msd-no-decoupling"}
     for summary in result["drafters"].values():
         assert {"speedup", "mean_accepted_tokens", "acceptance_rate", "identical", "theoretical_speedup"} <= set(summary)
         assert summary["identical"] is True
+        assert set(summary["by_media"]) == {"image"} and summary["by_media"]["image"]["identical"] is True
     assert "hf_assisted_speedup" in result["drafters"]["prompt-lookup"]
 
 

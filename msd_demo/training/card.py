@@ -14,10 +14,54 @@ MODELS = ("target", "draft-vlm", "draft-text")
 def write_card(out: Path, plan: Plan, command: str, scores: Scores, decode_ms: dict[str, float]) -> Path:
     records = {name: json.loads((checkpoints(out, name) / "done.json").read_text()) for name in MODELS}
     sections = [_header(command), _architecture(), _models_table(out, records, decode_ms), _data(plan),
-                _training_table(records, plan), _accuracy(scores)]
+                _training_table(records, plan), _accuracy(scores), heads_section(out)]
     path = out / "README.md"
-    path.write_text("\n\n".join(sections) + "\n")
+    path.write_text("\n\n".join(section for section in sections if section) + "\n")
     return path
+
+
+def update_heads_section(out: Path) -> None:
+    """Rewrite only the card's draft-heads section (the heads stage runs after the target's evaluation)."""
+    path = out / "README.md"
+    card = path.read_text() if path.exists() else ""
+    start = card.find(HEADS_TITLE)
+    if start >= 0:
+        end = card.find("\n## ", start + len(HEADS_TITLE))
+        card = card[:start] + card[end + 1:] if end >= 0 else card[:start]
+    path.write_text(card.rstrip("\n") + "\n\n" + heads_section(out) + "\n")
+
+
+HEADS_TITLE = "## Draft heads"
+
+
+def heads_section(out: Path) -> str:
+    """One row per head folder: its recipe, size, cost and how often its top choice is the target's."""
+    rows = []
+    for folder in sorted(out.glob("msd*/head_config.json")):
+        saved = json.loads(folder.read_text())
+        record = saved.get("training", {})
+        if not record:
+            continue
+        cost, accuracy = record["cost"], record["held_out_top1_by_depth"]
+        megabytes = _folder_megabytes(folder.parent)
+        rows.append(
+            f"| `{folder.parent.name}` | {record['recipe']['purpose']} | {megabytes:.1f} MB | {cost['steps']} | "
+            f"{cost['cpu_seconds'] / 60:.1f} min | {' / '.join(f'{a:.3f}' for a in accuracy)} |"
+        )
+    if not rows:
+        return ""
+    pools = record["pool_sizes"]
+    return (
+        f"{HEADS_TITLE}\n\n"
+        "EAGLE-style heads that draft from the target's own features (`msd_demo/engine/drafters/head.py`): one "
+        "decoder layer as wide as the target's, borrowing the target's embedding and LM head (not stored). "
+        "They learn the target, not the data: features and greedy choices come from the shipped target reading "
+        f"world samples ({pools['text']} text-only, {pools['multimodal']} images and videos; "
+        "`msd_demo/training/heads.py`). Each trains on the target's true features and then on its own predictions "
+        "in their place, as while drafting. Top-1: held-out share of answer tokens where the head's first choice "
+        f"is the target's, drafting 1 and 2 tokens ahead ({pools['heldout']} fresh multimodal samples).\n\n"
+        "| head | recipe | on disk | steps | CPU time | top-1, depth 1 / 2 |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
+    )
 
 
 def _header(command: str) -> str:

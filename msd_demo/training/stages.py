@@ -171,6 +171,9 @@ def build_heads_stage(out: Path, plan: Plan) -> None:
         done = {"final_steps": plan.heads.steps, "parameters": parameter_count(head), **record}
         heads.write_record(checkpoints(out, recipe.name) / "done.json", done)
         print(f"{recipe.name}: {cost.steps} steps, {cost.cpu_seconds:.0f} s CPU; held-out top-1 by depth {accuracies}")
+    from msd_demo.training.card import update_heads_section  # the card module imports this one
+
+    update_heads_section(out)
 
 
 def _head_pools(out: Path, plan: Plan, target, processor) -> dict[str, list]:
