@@ -8,7 +8,7 @@ import torch
 from msd_demo.errors import UserInputError
 
 OUT_OF_MEMORY = (
-    "the device ran out of memory for this request (the memory was released; the app keeps serving); "
+    "the device ran out of memory for this request (its memory was released); "
     "try fewer max new tokens, a smaller gamma, a shorter video or a smaller image."
 )
 
