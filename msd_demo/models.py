@@ -87,6 +87,9 @@ def load_model(source: str | Path, multimodal: bool, device: torch.device | None
         processor = processor_class.from_pretrained(str(source), trust_remote_code=False)
         model = model_class.from_pretrained(str(source), dtype=dtype or default_dtype(device), trust_remote_code=False)
     except (OSError, ValueError) as error:  # ValueError: a model that needs its own code, or a broken config
-        raise UserInputError(f"could not load model {source}: {str(error).splitlines()[0]}") from None
+        reason = str(error).splitlines()[0]
+        if "custom code" in reason:
+            reason = "it needs to run code of its own (trust_remote_code), which this app never does"
+        raise UserInputError(f"could not load model {source}: {reason}") from None
     model.to(device).eval()
     return LoadedModel(name=str(source), model=model, processor=processor)
