@@ -41,10 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_decoding_arguments(parser):
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--models-dir", default=None, help="a folder laid out like models/ (overrides the tiny preset's)")
-    parser.add_argument("--gamma", type=int, default=4, help="draft length")
+    parser.add_argument("--gamma", type=int, default=DecodeConfig.gamma, help="draft length")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
     parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--max-new-tokens", type=int, default=DecodeConfig.max_new_tokens)
     parser.add_argument("--seed", type=int, default=0)
 
 
