@@ -150,6 +150,6 @@ def broken_videos(tmp_path) -> dict[str, tuple[Path, str]]:
 
 
 def test_broken_videos_get_a_clear_error(tmp_path):
-    for name, (path, message) in broken_videos(tmp_path).items():
+    for path, message in broken_videos(tmp_path).values():
         with pytest.raises(UserInputError, match=message):
             load_video(path)
