@@ -135,6 +135,17 @@ def test_an_absurdly_long_video_is_refused(tmp_path):
         load_video(path)
 
 
+def test_a_video_with_too_many_frames_is_refused(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from msd_demo import media
+
+    monkeypatch.setattr(media, "LIMITS", replace(media.LIMITS, max_video_frames_in_file=1_000))  # 100,000 by default
+    path = write_video(tmp_path / "many.mp4", 3_000, 64, 48)
+    with pytest.raises(UserInputError, match=r"many.mp4: 3,000 frames; at most 1,000 are allowed"):
+        load_video(path)
+
+
 def broken_videos(tmp_path) -> dict[str, tuple[Path, str]]:
     source = (ASSETS / "video_1.mp4").read_bytes()
     faststart = write_video(tmp_path / "faststart.mp4", 60, 64, 48, faststart=True).read_bytes()
