@@ -18,7 +18,13 @@ from msd_demo.ui.render import CSS, legend_html, speculative_panel_html, target_
 
 DEFAULTS = Settings()
 ENGINE = "engine"  # one concurrency group: the engine is not thread safe across runs on one model
-LAUNCH_OPTIONS = dict(theme=gr.themes.Soft(), css=CSS, allowed_paths=[str(ASSETS_DIR)])
+# Safe defaults: no public share link, uploads over the size limit refused by the server before they are stored.
+LAUNCH_OPTIONS = dict(theme=gr.themes.Soft(), css=CSS, allowed_paths=[str(ASSETS_DIR)], share=False,
+                      max_file_size=f"{LIMITS.max_upload_megabytes:g}mb")
+# Uploads live in gradio's temporary folder; files older than the retention time are deleted, checked every
+# quarter of it, and all of them when the server stops.
+RETENTION = LIMITS.upload_retention_seconds
+DELETE_UPLOADS = (max(1, RETENTION // 4), RETENTION)
 
 INTRO = """# MSD Demo: speculative decoding on a multimodal LLM
 Upload an image or a video and ask about it. The target model answers twice: **alone** (left) and **with a
@@ -53,7 +59,7 @@ def api_endpoint():
                   api_name="compare", concurrency_id=ENGINE)
 
 
-with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as demo:
+with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured", delete_cache=DELETE_UPLOADS) as demo:
     gr.Markdown(INTRO)
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
@@ -97,14 +103,18 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
                inspected_steps, step_number, inspector]
     run_event = run.click(events.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
     submit_event = prompt.submit(events.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
-    stop.click(None, cancels=[run_event, submit_event])
+    # Stop ends the session's run within one engine step (events.stop_run), and gradio's cancel ends the event.
+    stop.click(events.stop_run, None, None, cancels=[run_event, submit_event], api_visibility="private",
+               concurrency_limit=None, queue=False)
     step_number.input(events.show_step, [inspected_steps, step_number], inspector, api_visibility="private")
     preset.change(events.drafter_choices, preset, drafter, api_visibility="private")
     drafter.change(events.drafter_description, drafter, description, api_visibility="private")
     image.change(events.keep_one_media, image, video, api_visibility="private")
     video.change(events.keep_one_media, video, image, api_visibility="private")
 
-demo.queue(default_concurrency_limit=1)
+# One run at a time per device (concurrency_id ENGINE); at most LIMITS.max_queue more wait, the rest are told
+# that the queue is full.
+demo.queue(default_concurrency_limit=1, max_size=LIMITS.max_queue)
 
 if msd_demo.ui.gpu.ON_ZERO_GPU:
     handler.preload()

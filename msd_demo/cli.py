@@ -5,8 +5,11 @@ import json
 import os
 import sys
 
+import torch
+
 from msd_demo.engine import DecodeConfig, SamplingConfig
-from msd_demo.errors import UserInputError
+from msd_demo.errors import UserInputError, without_secrets
+from msd_demo.faults import out_of_memory_error
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -38,10 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_decoding_arguments(parser):
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--models-dir", default=None, help="a folder laid out like models/ (overrides the tiny preset's)")
-    parser.add_argument("--gamma", type=int, default=4, help="draft length")
+    parser.add_argument("--gamma", type=int, default=DecodeConfig.gamma, help="draft length")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
     parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--max-new-tokens", type=int, default=DecodeConfig.max_new_tokens)
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -56,24 +59,32 @@ def main(argv=None) -> int:
     except SystemExit as exit_request:  # argparse has printed its one line (or the help)
         return int(exit_request.code or 0)
     try:
-        if args.command == "run":
-            from msd_demo.cli_run import run_command
-
-            return run_command(args)
-        if args.command == "bench":
-            from msd_demo.bench import bench_command
-
-            return bench_command(args)
-        return presets_command()
+        return _command(args)
     except UserInputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {without_secrets(str(error))}", file=sys.stderr)
         return 2
+    except torch.OutOfMemoryError:
+        pass  # reported below, outside this block: its traceback holds the failed run's tensors
     except Exception as error:  # a bug, not bad input: still one line, the traceback on request
         if os.environ.get("MSD_DEBUG"):
             raise
-        print(f"error: internal {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-              " (set MSD_DEBUG=1 for the traceback)", file=sys.stderr)
+        message = without_secrets(str(error).splitlines()[0] if str(error) else "")
+        print(f"error: internal {type(error).__name__}: {message} (set MSD_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
+    print(f"error: {out_of_memory_error()}", file=sys.stderr)
+    return 1
+
+
+def _command(args) -> int:
+    if args.command == "run":
+        from msd_demo.cli_run import run_command
+
+        return run_command(args)
+    if args.command == "bench":
+        from msd_demo.bench import bench_command
+
+        return bench_command(args)
+    return presets_command()
 
 
 def presets_command() -> int:

@@ -1,5 +1,10 @@
 """Decode and validate an uploaded image or video into RGB frames (PIL for images, decord for video)."""
 
+import math
+import os
+import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +17,13 @@ from msd_demo.limits import LIMITS
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v"})
 ALLOWED = "images (" + ", ".join(sorted(IMAGE_EXTENSIONS)) + ") or videos (" + ", ".join(sorted(VIDEO_EXTENSIONS)) + ")"
+VIDEO_CODECS = "H.264, H.265, VP8, VP9 or MPEG-4 video"
+# Beyond this ratio processors fail (Qwen2-VL refuses 200:1) or blow up (CLIP's shortest-edge resize turns a
+# 10000x8 strip into 420000x336), so a longer strip is shrunk to LONGEST_STRIP_SIDE and padded with white.
+MAX_ASPECT_RATIO = 20
+LONGEST_STRIP_SIDE = 4096
+# decord's frame copy fails on some narrow widths (8, 16, 24, 48, 72 pixels ...): those are decoded scaled up.
+NARROWEST_DECODED_WIDTH = 128
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,7 @@ def load_image(path: str | Path) -> Media:
         with Image.open(path) as image:
             _check_pixels(path, image.width * image.height)
             image.load()
-            rgb = to_rgb(ImageOps.exif_transpose(image))
+            rgb = bounded_aspect(to_rgb(ImageOps.exif_transpose(image)))
     except UserInputError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
@@ -67,6 +79,23 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def bounded_aspect(image: Image.Image) -> Image.Image:
+    """An image more than MAX_ASPECT_RATIO times wider than tall (or the reverse), padded with white to that ratio."""
+    width, height = image.size
+    if max(width, height) <= MAX_ASPECT_RATIO * min(width, height):
+        return image
+    scale = min(1.0, LONGEST_STRIP_SIDE / max(width, height))
+    if scale < 1.0:
+        width, height = max(1, round(width * scale)), max(1, round(height * scale))
+        image = image.resize((width, height))
+    padded = (width, max(height, math.ceil(width / MAX_ASPECT_RATIO)))
+    if height > width:
+        padded = (max(width, math.ceil(height / MAX_ASPECT_RATIO)), height)
+    canvas = Image.new("RGB", padded, (255, 255, 255))
+    canvas.paste(image, ((padded[0] - width) // 2, (padded[1] - height) // 2))
+    return canvas
+
+
 def load_video(path: str | Path, num_frames: int = LIMITS.video_frames) -> Media:
     """Sample num_frames uniformly over the whole video, whatever its length."""
     path = _checked_file(path)
@@ -74,30 +103,70 @@ def load_video(path: str | Path, num_frames: int = LIMITS.video_frames) -> Media
         raise UserInputError(f"video frames must be between 1 and 64, got {num_frames}.")
     reader = _open_video(path)
     total = len(reader)
-    if total == 0:
-        raise UserInputError(f"{path.name}: the video has no frames.")
-    if total > LIMITS.max_video_frames_in_file:
-        raise UserInputError(f"{path.name}: {total:,} frames; at most {LIMITS.max_video_frames_in_file:,} are allowed.")
-    height, width = reader[0].shape[:2]
+    _check_video_length(path, total, reader.get_avg_fps())
+    height, width = _decoded(path, lambda: reader[0].shape[:2])
     _check_pixels(path, height * width)
+    if width < NARROWEST_DECODED_WIDTH:
+        reader = _open_video(path, NARROWEST_DECODED_WIDTH, max(2, round(height * NARROWEST_DECODED_WIDTH / width)))
     indices = np.linspace(0, total - 1, num=min(num_frames, total)).round().astype(int).tolist()
-    try:
-        batch = reader.get_batch(indices).asnumpy()
-    except Exception as error:  # decord raises its own error types for broken streams
-        raise UserInputError(f"{path.name}: could not decode the video frames ({_first_line(error)}).") from None
-    frames = tuple(Image.fromarray(frame).convert("RGB") for frame in batch)
+    batch = _decoded(path, lambda: reader.get_batch(indices).asnumpy())
+    frames = tuple(bounded_aspect(Image.fromarray(frame).convert("RGB")) for frame in batch)
     return Media(frames=frames, kind="video", name=path.name)
 
 
-def _open_video(path: Path):
+def _open_video(path: Path, width: int = -1, height: int = -1):
     import decord  # imported here: decord is slow to import and only videos need it
 
+    decord.logging.set_level(decord.logging.QUIET)  # ffmpeg's own log lines would break the CLI's one-line errors
     try:
-        return decord.VideoReader(str(path), ctx=decord.cpu(0))
-    except Exception as error:
-        raise UserInputError(
-            f"{path.name}: not a readable video ({_first_line(error)}); allowed are {ALLOWED}."
-        ) from None
+        with _native_stderr_silenced():
+            return decord.VideoReader(str(path), ctx=decord.cpu(0), width=width, height=height)
+    except Exception as error:  # decord raises its own error types (and RuntimeError) for unreadable files
+        raise UserInputError(f"{path.name}: not a readable video ({_video_problem(error)}); allowed are {ALLOWED}.") from None
+
+
+def _decoded(path: Path, decode):
+    try:
+        with _native_stderr_silenced():
+            return decode()
+    except Exception as error:  # decord raises its own error types for broken streams
+        raise UserInputError(f"{path.name}: could not decode the video frames ({_video_problem(error)}).") from None
+
+
+_stderr_lock = threading.Lock()
+
+
+@contextmanager
+def _native_stderr_silenced():
+    """decord's C++ layer prints its own error lines to file descriptor 2, past Python; the UserInputError we
+    raise says it better, and the CLI promises one line. Held for one open or decode, so little else is lost."""
+    with _stderr_lock:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _check_video_length(path: Path, frames: int, frames_per_second: float) -> None:
+    if frames == 0:
+        raise UserInputError(f"{path.name}: the video has no frames.")
+    if frames > LIMITS.max_video_frames_in_file:
+        raise UserInputError(f"{path.name}: {frames:,} frames; at most {LIMITS.max_video_frames_in_file:,} are allowed.")
+    seconds = frames / frames_per_second if frames_per_second > 0 else 0.0  # unknown rate: the frame limit holds
+    if seconds > LIMITS.max_video_seconds:
+        raise UserInputError(f"{path.name}: {seconds:,.0f} seconds long; videos may be at most {LIMITS.max_video_seconds:,.0f} seconds.")
+
+
+def _video_problem(error: BaseException) -> str:
+    """decord's messages name its own source files; say instead what is wrong with the file."""
+    if "cannot find video stream" in str(error):
+        return f"no video stream that can be decoded; supported are {VIDEO_CODECS}"
+    return f"damaged, truncated or not a video; supported are {VIDEO_CODECS}"
 
 
 def _checked_file(path: str | Path) -> Path:

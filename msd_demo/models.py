@@ -7,6 +7,7 @@ import torch
 
 from msd_demo.errors import UserInputError
 from msd_demo.media import Media
+from msd_demo.model_sources import check_model_source
 from msd_demo.prompt import Prompt, build_prompt
 
 
@@ -71,20 +72,24 @@ def default_dtype(device: torch.device) -> torch.dtype:
 
 
 def load_model(source: str | Path, multimodal: bool, device: torch.device | None = None, dtype=None) -> LoadedModel:
-    """from_pretrained for a local folder or a hub id; a clear error when it cannot be had."""
+    """from_pretrained for a local folder or an allowed hub id, never running the model's own code; a clear error
+    when it cannot be had."""
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
     from transformers.utils import logging
 
     logging.disable_progress_bar()  # stderr is for errors (the CLI contract): one clear line each
-
+    check_model_source(source)
     device = device or default_device()
     model_class, processor_class = (
         (AutoModelForImageTextToText, AutoProcessor) if multimodal else (AutoModelForCausalLM, AutoTokenizer)
     )
     try:
-        processor = processor_class.from_pretrained(str(source))
-        model = model_class.from_pretrained(str(source), dtype=dtype or default_dtype(device))
-    except OSError as error:
-        raise UserInputError(f"could not load model {source}: {str(error).splitlines()[0]}") from None
+        processor = processor_class.from_pretrained(str(source), trust_remote_code=False)
+        model = model_class.from_pretrained(str(source), dtype=dtype or default_dtype(device), trust_remote_code=False)
+    except (OSError, ValueError) as error:  # ValueError: a model that needs its own code, or a broken config
+        reason = str(error).splitlines()[0]
+        if "custom code" in reason:
+            reason = "it needs to run code of its own (trust_remote_code), which this app never does"
+        raise UserInputError(f"could not load model {source}: {reason}") from None
     model.to(device).eval()
     return LoadedModel(name=str(source), model=model, processor=processor)

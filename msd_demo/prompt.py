@@ -35,12 +35,21 @@ def check_question(question: str) -> str:
     return question
 
 
+def check_prompt_tokens(processor, question: str) -> None:
+    """The token limit, counted by the model's own tokenizer (the character limit came first, and is cheap)."""
+    tokenizer = getattr(processor, "tokenizer", processor)
+    count = len(tokenizer(question, add_special_tokens=False)["input_ids"])
+    if count > LIMITS.max_prompt_tokens:
+        raise UserInputError(f"the prompt is {count:,} tokens long; at most {LIMITS.max_prompt_tokens:,} are allowed.")
+
+
 def build_prompt(processor, question: str, media: Media | None, device: torch.device, image_token_id=None) -> Prompt:
     """A chat prompt for one user turn; video frames go in as a sequence of images.
 
     processor is a multimodal processor, or a tokenizer for a text-only model (media must then be None).
     """
     question = check_question(question)
+    check_prompt_tokens(processor, question)
     if media is None:
         messages = [{"role": "user", "content": question}]
         text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.forward_calls import recorded_forwards
 from tests.launch import launched_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -71,15 +72,20 @@ def test_bad_input_shows_a_message_and_the_app_keeps_serving(page):
     page.wait_for_selector("#stats .msd-stats[data-finished=true]:has-text('identical')", timeout=90_000)
 
 
-def test_stop_ends_a_long_run_and_the_app_keeps_serving(page):
+def test_stop_ends_a_long_run_and_the_app_keeps_serving(page, llava_dir):
+    from msd_demo.presets import load_lineup
+
     page.get_by_text("Describe this image.").first.click()
     set_max_new_tokens(page, 1024)
     page.get_by_role("button", name="Run", exact=True).click()
     page.wait_for_selector("#speculative-panel .tok-rejected, #speculative-panel .tok-accepted", timeout=60_000)
-    page.get_by_role("button", name="Stop", exact=True).click()
-    page.wait_for_timeout(1_000)
-    tokens = page.locator("#target-panel .msd-panel").get_attribute("data-tokens")
-    page.wait_for_timeout(1_000)
+    with recorded_forwards(load_lineup("tiny", str(llava_dir)).target.model) as forwards:  # the app's own model
+        page.get_by_role("button", name="Stop", exact=True).click()
+        page.wait_for_timeout(1_000)
+        tokens = page.locator("#target-panel .msd-panel").get_attribute("data-tokens")
+        computed = len(forwards)
+        page.wait_for_timeout(1_000)
+        assert len(forwards) == computed, "the engine kept computing after Stop"
     assert page.locator("#target-panel .msd-panel").get_attribute("data-tokens") == tokens != "1024"
     set_max_new_tokens(page, 16)
     page.get_by_role("button", name="Run", exact=True).click()

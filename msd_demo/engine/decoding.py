@@ -25,8 +25,9 @@ TOP_CANDIDATES = 5  # how many of the target's candidates each step keeps for th
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    max_new_tokens: int = 128
-    gamma: int = 4
+    # Defaults within the limits, which an operator may set lower (MSD_MAX_NEW_TOKENS, MSD_MAX_GAMMA).
+    max_new_tokens: int = min(128, LIMITS.max_new_tokens)
+    gamma: int = min(4, LIMITS.max_gamma)
     sampling: SamplingConfig = SamplingConfig()
 
     def __post_init__(self):

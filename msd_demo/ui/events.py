@@ -6,14 +6,15 @@ a client receives as an error with the same message.
 
 import logging
 import time
+import traceback
 from collections.abc import Iterator
 
 import gradio as gr
 
 from msd_demo.engine.drafters import DRAFTER_DESCRIPTIONS
-from msd_demo.errors import UserInputError
+from msd_demo.errors import UserInputError, without_secrets
 from msd_demo.presets import get_preset
-from msd_demo.ui import handler, plots
+from msd_demo.ui import handler, plots, stop
 from msd_demo.ui.handler import Settings
 from msd_demo.ui.inspector import first_step_to_inspect, inspector_html
 from msd_demo.ui.race import RaceSnapshot
@@ -35,23 +36,29 @@ def throttled(snapshots: Iterator[RaceSnapshot], interval: float) -> Iterator[Ra
             yield snapshot
 
 
-def run_in_ui(image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed):
+def run_in_ui(image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed,
+              gradio_request: gr.Request = None):
     """Outputs: target panel, speculative panel, stats, 4 figures, inspector steps, step slider, inspector."""
     settings = Settings(preset, drafter, gamma, temperature, max_new_tokens, seed)
-    try:
-        request = handler.prepare(video or image, prompt, settings)
-        last_plot = None
-        for snapshot in throttled(handler.stream(settings.preset, request), PANEL_INTERVAL):
-            plots_due = snapshot.finished or last_plot is None or time.perf_counter() - last_plot >= PLOT_INTERVAL
-            last_plot = time.perf_counter() if plots_due else last_plot
-            yield _outputs(snapshot, request.config.gamma, request.config.sampling.greedy, plots_due)
-    except UserInputError as error:
-        gr.Warning(str(error))
-        yield _error_outputs(str(error))
-    except Exception as error:  # a bug, not bad input: say so, log it, keep serving
-        log.exception("comparison failed")
-        gr.Warning(f"internal error: {type(error).__name__}")
-        yield _error_outputs(f"internal error ({type(error).__name__}: {error}); please report it.")
+    with stop.stop_signal(getattr(gradio_request, "session_hash", None)) as stop_requested:
+        try:
+            request = handler.prepare(video or image, prompt, settings)
+            last_plot = None
+            for snapshot in throttled(handler.stream(settings.preset, request, stop_requested), PANEL_INTERVAL):
+                plots_due = snapshot.finished or last_plot is None or time.perf_counter() - last_plot >= PLOT_INTERVAL
+                last_plot = time.perf_counter() if plots_due else last_plot
+                yield _outputs(snapshot, request.config.gamma, request.config.sampling.greedy, plots_due)
+        except UserInputError as error:
+            gr.Warning(str(error))
+            yield _error_outputs(str(error))
+        except Exception as error:  # a bug, not bad input: say so, log it, keep serving
+            gr.Warning(f"internal error: {type(error).__name__}")
+            yield _error_outputs(_internal_error(error))
+
+
+def stop_run(gradio_request: gr.Request = None) -> None:
+    """The Stop button: the session's run computes no further step (gradio's cancel then ends the event)."""
+    stop.request_stop(getattr(gradio_request, "session_hash", None))
 
 
 def compare_api(media: str, prompt: str, drafter: str, gamma: int, temperature: float, max_new_tokens: int):
@@ -63,6 +70,8 @@ def compare_api(media: str, prompt: str, drafter: str, gamma: int, temperature: 
             yield handler.api_result(snapshot, settings.preset, request)
     except UserInputError as error:
         raise gr.Error(str(error)) from None
+    except Exception as error:  # a bug, not bad input: the client is told so, the traceback is logged
+        raise gr.Error(_internal_error(error)) from None
 
 
 def show_step(steps, number) -> str:
@@ -98,6 +107,12 @@ def _outputs(snapshot: RaceSnapshot, gamma: int, greedy: bool, plots_due: bool) 
         return panels + figures + (steps, gr.update(maximum=max(len(steps), 2)), gr.skip())
     chosen = first_step_to_inspect(steps)
     return panels + figures + (steps, gr.update(maximum=max(len(steps), 2), value=chosen), inspector_html(steps, chosen))
+
+
+def _internal_error(error: Exception) -> str:
+    """Logs the traceback and returns the message to show, secrets removed from both."""
+    log.error("comparison failed: %s", without_secrets(traceback.format_exc()))
+    return f"internal error ({without_secrets(f'{type(error).__name__}: {error}')}); please report it."
 
 
 def _error_outputs(message: str) -> tuple:

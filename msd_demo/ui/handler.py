@@ -4,6 +4,7 @@ Plain values in, RaceSnapshots and JSON-able dicts out; no gradio here, so it is
 """
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -12,6 +13,7 @@ import torch
 from msd_demo.compare import Request
 from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_only
 from msd_demo.errors import UserInputError
+from msd_demo.faults import out_of_memory_error
 from msd_demo.media import load_media
 from msd_demo.presets import PRESETS, Lineup, get_preset, load_lineup
 from msd_demo.report import comparison_json
@@ -75,15 +77,34 @@ def prepare(media_path: str | None, prompt: str | None, settings: Settings) -> R
     return Request(prompt or "", media, settings.drafter, config)
 
 
-@on_gpu(duration=lambda preset, request: gpu_seconds(request.config.max_new_tokens))
-def stream(preset: str, request: Request) -> Iterator[RaceSnapshot]:
-    """Both runs, interleaved by compute clock (race.py); a snapshot after every step."""
+@on_gpu(duration=lambda preset, request, stop=None: gpu_seconds(request.config.max_new_tokens))
+def stream(preset: str, request: Request, stop: threading.Event | None = None) -> Iterator[RaceSnapshot]:
+    """Both runs, interleaved by compute clock (race.py); a snapshot after every step.
+
+    Once stop is set no further step starts (a person pressed Stop), so computation ends within one step. Out of
+    device memory becomes a UserInputError, with the memory released, and the app keeps serving.
+    """
+    try:
+        yield from _race_until_stopped(preset, request, stop)
+    except torch.OutOfMemoryError:
+        pass  # raised below, outside this block: the block's traceback holds the failed run's tensors
+    else:
+        return
+    raise out_of_memory_error()
+
+
+def _race_until_stopped(preset: str, request: Request, stop: threading.Event | None) -> Iterator[RaceSnapshot]:
     lineup = lineup_for(preset)
     drafter = lineup.drafter(request.drafter)
     _warm_up(lineup, request)
     target_steps = target_only(lineup.target, request.question, request.media, request.config)
     speculative_steps = speculative(lineup.target, request.question, request.media, drafter, request.config)
-    yield from race(target_steps, speculative_steps)
+    snapshots = race(target_steps, speculative_steps)
+    for snapshot in snapshots:
+        yield snapshot
+        if stop is not None and stop.is_set():
+            snapshots.close()  # closes both engine generators now, not whenever they are collected
+            return
 
 
 def api_result(snapshot: RaceSnapshot, preset: str, request: Request) -> dict:
