@@ -14,6 +14,7 @@ import torch
 from msd_demo.training import stages
 from msd_demo.training.card import write_card
 from msd_demo.training.evaluate import decode_times, evaluate_target
+from msd_demo.training.heads import RECIPES
 
 STAGES = ("tokenizer", "target", "draft-vlm", "draft-text", "heads", "eval")
 
@@ -24,11 +25,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
     parser.add_argument("--quick", action="store_true", help="a tiny smoke build: a few steps, a few eval examples")
     parser.add_argument("--steps", type=int, help="train every stage (and phase) for this many steps")
+    parser.add_argument("--heads", help=f"heads stage: a comma-separated subset of {','.join(r.name for r in RECIPES)} "
+                        "(two processes can train different heads side by side)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="torch CPU threads (default: all cores)")
     args = parser.parse_args(argv)
     args.stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     unknown = sorted(set(args.stages) - set(STAGES))
     if unknown:
         parser.error(f"unknown stage(s) {', '.join(unknown)}; allowed: {', '.join(STAGES)}")
+    names = [r.name for r in RECIPES]
+    args.heads = [h.strip() for h in args.heads.split(",")] if args.heads else names
+    if set(args.heads) - set(names):
+        parser.error(f"unknown head(s) {', '.join(sorted(set(args.heads) - set(names)))}; allowed: {', '.join(names)}")
     return args
 
 
@@ -52,7 +60,7 @@ def run_eval(out: Path, plan: stages.Plan, command: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    torch.set_num_threads(os.cpu_count() or 2)
+    torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # tiny late-training gradients otherwise hit slow denormal arithmetic
     plan = make_plan(args)
     command = "python -m msd_demo.training " + shlex.join(sys.argv[1:] if argv is None else argv)
@@ -61,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         "target": lambda: stages.build_vlm_stage(args.out, plan, "target"),
         "draft-vlm": lambda: stages.build_vlm_stage(args.out, plan, "draft-vlm"),
         "draft-text": lambda: stages.build_draft_text_stage(args.out, plan),
-        "heads": lambda: stages.build_heads_stage(args.out, plan),
+        "heads": lambda: stages.build_heads_stage(args.out, plan, args.heads),
         "eval": lambda: run_eval(args.out, plan, command.strip()),
     }
     for stage in args.stages:

@@ -65,7 +65,7 @@ FULL = Plan(
     draft_text_language=Schedule(steps=600, learning_rate=2e-3, warmup=50),
     draft_text_blind=Schedule(steps=600, learning_rate=1e-3, warmup=50),
     eval_examples=200, vision_steps=600,
-    heads=Schedule(steps=1500, learning_rate=2e-3, warmup=100),
+    heads=Schedule(steps=1000, learning_rate=2e-3, warmup=60),
     head_pools={"text": 1500, "multimodal": 3000, "heldout": 256}, head_batch_size=16,
 )
 QUICK = Plan(
@@ -150,9 +150,10 @@ def build_draft_text_stage(out: Path, plan: Plan) -> None:
     _finish(out, stage, model, tokenizer, costs, plan.draft_text_blind)
 
 
-def build_heads_stage(out: Path, plan: Plan) -> None:
-    """msd and its ablations: heads on the shipped target's features (heads.py)."""
-    pending = [r for r in heads.RECIPES if not _already_done(out, r.name, plan.heads)]
+def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> None:
+    """msd and its ablations (or the heads named): heads on the shipped target's features (heads.py)."""
+    chosen = [r for r in heads.RECIPES if names is None or r.name in names]
+    pending = [r for r in chosen if not _already_done(out, r.name, plan.heads)]
     if not pending:
         return
     device = pick_device()
