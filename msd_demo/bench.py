@@ -61,7 +61,7 @@ class DrafterRecord:
 def bench_command(args) -> int:
     config = decode_config(args)
     rows = read_suite(args.suite or DEFAULT_SUITE, get_preset(args.preset, args.models_dir).video_frames)
-    lineup = load_lineup(args.preset, args.models_dir)
+    lineup = load_lineup(args.preset, args.models_dir, args.dtype)
     names = lineup.preset.drafters if args.drafters == "all" else [n.strip() for n in args.drafters.split(",")]
     for name in names:
         lineup.drafter(name)  # unknown names are refused before any timing starts

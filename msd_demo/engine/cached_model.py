@@ -6,11 +6,13 @@ from contextlib import contextmanager
 import torch
 from transformers import DynamicCache
 
+from msd_demo.models import input_device
+
 
 class CachedModel:
     def __init__(self, model):
         self.model = model
-        self.device = model.device
+        self.device = input_device(model)  # a model split over GPUs (device_map) takes its inputs here
         self.cache: DynamicCache | None = None
         # M-RoPE models (Qwen2-VL family) offset text positions after the image by a per-prompt delta.
         self.rope_delta: int | None = None
@@ -28,7 +30,7 @@ class CachedModel:
         output = self.model(**model_inputs, past_key_values=self.cache, use_cache=True, logits_to_keep=1)
         deltas = getattr(inner, "rope_deltas", None)
         self.rope_delta = int(deltas.reshape(-1)[0]) if deltas is not None else None
-        return output.logits[0, -1]
+        return output.logits[0, -1].to(self.device)  # split models: logits leave the last GPU
 
     def forward(self, token_ids: list[int]) -> torch.Tensor:
         """Append token_ids to the cache; returns their logits, [S, V]."""
@@ -37,7 +39,7 @@ class CachedModel:
         output = self.model(
             input_ids=input_ids, past_key_values=self.cache, position_ids=self._positions(start, len(token_ids)), use_cache=True
         )
-        return output.logits[0]
+        return output.logits[0].to(self.device)
 
     def rollback(self, num_tokens: int) -> None:
         """Drop the last num_tokens entries of the cache (rejected drafts)."""
@@ -53,8 +55,10 @@ class CachedModel:
 
 
 def synchronize(device: torch.device) -> None:
+    """Wait for every GPU: a model split over several (device_map) computes on all of them."""
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
+        for index in range(torch.cuda.device_count()):
+            torch.cuda.synchronize(index)
 
 
 @contextmanager
