@@ -26,7 +26,7 @@ from msd_demo.ui.summary import TIMING_NOTE
 if not torch.cuda.is_available():
     torch.set_num_threads(int(os.environ.get("MSD_TORCH_THREADS", "1")))
 
-DEFAULT_PRESET = next(iter(PRESETS))
+DEFAULT_PRESET = os.environ.get("MSD_PRESET") or next(iter(PRESETS))  # a GPU Space picks its hub preset here
 DEFAULTS = DecodeConfig()
 
 
@@ -58,9 +58,32 @@ def lineup_for(preset: str) -> Lineup:
 def preload(preset: str = DEFAULT_PRESET) -> None:
     """Load the target and every draft model now. On ZeroGPU each call runs in a fork of this process, so
     models loaded here are shared; loaded inside a call they would be loaded again on every call."""
-    lineup = lineup_for(preset)
-    for name in lineup.preset.drafters:
-        lineup.drafter(name)
+    for name in get_preset(preset, models_dir()).drafters:
+        for _ in load_with_progress(preset, name):
+            pass
+
+
+def reduced_precision(preset: str) -> str | None:
+    """The target's dtype when below float32 (bf16 on a GPU), where greedy identity may break at near-ties."""
+    dtype = lineup_for(preset).target.model.dtype
+    return None if dtype == torch.float32 else str(dtype).removeprefix("torch.")
+
+
+def load_with_progress(preset_name: str, drafter: str) -> Iterator[str]:
+    """Load what this run needs and is not loaded yet, saying what before each part: a hub preset downloads
+    gigabytes on first use. Raises UserInputError when a model cannot be had (offline, gated, too big)."""
+    preset = get_preset(preset_name, models_dir())
+    if (preset_name, models_dir()) not in _loaded_presets:
+        yield f"loading the target {preset.target} ({preset.size}); the first time it is downloaded, which can take minutes..."
+        lineup_for(preset_name)
+        _loaded_presets.add((preset_name, models_dir()))
+    lineup = lineup_for(preset_name)
+    if not lineup.is_loaded(drafter):
+        yield f"loading the {drafter} draft {preset.draft_models[drafter]}..."
+        lineup.drafter(drafter)
+
+
+_loaded_presets: set[tuple[str, str | None]] = set()
 
 
 def prepare(media_path: str | None, prompt: str | None, settings: Settings) -> Request:
