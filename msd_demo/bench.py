@@ -96,7 +96,8 @@ def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, re
     return {
         "settings": {"preset": lineup.preset.name, "rows": len(rows), "repeats": repeats, "gamma": gamma,
                      "max_new_tokens": config.max_new_tokens, "temperature": config.sampling.temperature,
-                     "device": str(lineup.target.device), "speedup_baseline": "our target-only loop"},
+                     "device": str(lineup.target.device), "dtype": str(lineup.target.model.dtype).removeprefix("torch."),
+                     "speedup_baseline": "our target-only loop"},
         "baseline": {
             "tokens_per_second": _tokens_per_second(baseline),
             "hf_generate_tokens_per_second": sum(hf_tokens) / sum(hf_seconds),
@@ -150,6 +151,9 @@ def _drafter_summary(record: DrafterRecord, greedy: bool, visual_words: frozense
         "mean_accepted_tokens": pooled.tau,
         "acceptance_rate": pooled.alpha,
         "identical": all(c.identical for c in record.comparisons) if greedy else None,
+        "identical_runs": sum(c.identical for c in record.comparisons) if greedy else None,  # of "runs"
+        "runs": len(record.comparisons),
+        "first_differences": [c.first_difference for c in record.comparisons if not c.identical] if greedy else None,
         "tokens_per_second": _tokens_per_second(runs),
         "draft_seconds_per_step": statistics.mean(step.draft_seconds for step in steps),
         "verify_seconds_per_step": statistics.mean(step.verify_seconds for step in steps),

@@ -107,6 +107,8 @@ def parameter_bytes(model_class, source: str | Path, dtype: torch.dtype, options
 
 def free_memory_bytes(device: torch.device, device_map) -> int | None:
     """Free memory where the weights will go; None when it cannot be asked (ZeroGPU's main process)."""
+    if os.environ.get("SPACES_ZERO_GPU"):
+        return None  # no GPU is attached while models load; ZeroGPU's own limits apply
     try:
         if device.type == "cuda":
             gpus = range(torch.cuda.device_count()) if device_map == "auto" else [device.index or 0]

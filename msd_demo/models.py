@@ -68,8 +68,8 @@ def input_device(model: torch.nn.Module) -> torch.device:
 
 
 def single_device_map(device: torch.device) -> dict | None:
-    """Everything on one device (None on the CPU: load, then move)."""
-    return hub.device_map_for(device) and {"": device}
+    """Everything on one device (None where device_map_for says load, then move: the CPU, ZeroGPU)."""
+    return None if hub.device_map_for(device) is None else {"": device}
 
 
 def default_device() -> torch.device:

@@ -1,8 +1,8 @@
 """Model presets: which target and which draft models make up a lineup, and loading them once."""
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -124,13 +124,28 @@ class Lineup:
         return drafter not in self.preset.draft_models or drafter in self._draft_models
 
 
-@lru_cache(maxsize=2)
+MAX_LINEUPS = 2  # loaded lineups kept; the least recently used goes first (hub lineups take gigabytes)
+_lineups: OrderedDict[tuple, Lineup] = OrderedDict()
+
+
 def load_lineup(preset_name: str = "tiny", models_dir: str | None = None, dtype: str | None = None) -> Lineup:
     """Loaded once and reused across requests (the app serves many runs from one lineup).
 
     dtype: a torch dtype name (float32, bfloat16, float16); None = bf16 on a GPU, float32 on the CPU.
     """
-    return Lineup(get_preset(preset_name, models_dir), parse_dtype(dtype))
+    key = (preset_name, models_dir, dtype)
+    if key not in _lineups:
+        lineup = Lineup(get_preset(preset_name, models_dir), parse_dtype(dtype))
+        while len(_lineups) >= MAX_LINEUPS:
+            _lineups.popitem(last=False)
+        _lineups[key] = lineup
+    _lineups.move_to_end(key)
+    return _lineups[key]
+
+
+def is_lineup_loaded(preset_name: str = "tiny", models_dir: str | None = None, dtype: str | None = None) -> bool:
+    """Whether load_lineup would return at once (no loading, no download)."""
+    return (preset_name, models_dir, dtype) in _lineups
 
 
 def parse_dtype(name: str | None) -> torch.dtype | None:

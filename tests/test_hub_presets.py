@@ -142,6 +142,16 @@ def test_a_hub_preset_offline_in_the_app_is_a_message_not_a_traceback(monkeypatc
     assert any("loading" in str(output[2]) for output in outputs[:-1])  # progress was shown first
 
 
+def test_the_app_describes_each_preset_and_reuses_a_loaded_lineup(llava_dir):
+    from msd_demo.presets import is_lineup_loaded, load_lineup
+    from msd_demo.ui import events
+
+    description = events.preset_description("qwen2.5-vl")
+    assert "about 25 GB in bf16" in description and "40 GB or more" in description
+    assert load_lineup("tiny", str(llava_dir)) is load_lineup("tiny", str(llava_dir))
+    assert is_lineup_loaded("tiny", str(llava_dir)) and not is_lineup_loaded("qwen2.5-vl")
+
+
 def _environment() -> dict:
     import os
 

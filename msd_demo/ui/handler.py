@@ -13,7 +13,7 @@ from msd_demo.compare import Request
 from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_only
 from msd_demo.errors import UserInputError
 from msd_demo.media import load_media
-from msd_demo.presets import PRESETS, Lineup, get_preset, load_lineup
+from msd_demo.presets import PRESETS, Lineup, get_preset, is_lineup_loaded, load_lineup
 from msd_demo.report import comparison_json
 from msd_demo.ui.gpu import gpu_seconds, on_gpu
 from msd_demo.ui.race import RaceSnapshot, race
@@ -73,17 +73,12 @@ def load_with_progress(preset_name: str, drafter: str) -> Iterator[str]:
     """Load what this run needs and is not loaded yet, saying what before each part: a hub preset downloads
     gigabytes on first use. Raises UserInputError when a model cannot be had (offline, gated, too big)."""
     preset = get_preset(preset_name, models_dir())
-    if (preset_name, models_dir()) not in _loaded_presets:
+    if not is_lineup_loaded(preset_name, models_dir()):
         yield f"loading the target {preset.target} ({preset.size}); the first time it is downloaded, which can take minutes..."
-        lineup_for(preset_name)
-        _loaded_presets.add((preset_name, models_dir()))
     lineup = lineup_for(preset_name)
     if not lineup.is_loaded(drafter):
         yield f"loading the {drafter} draft {preset.draft_models[drafter]}..."
         lineup.drafter(drafter)
-
-
-_loaded_presets: set[tuple[str, str | None]] = set()
 
 
 def prepare(media_path: str | None, prompt: str | None, settings: Settings) -> Request:
