@@ -156,3 +156,16 @@ def _environment() -> dict:
     import os
 
     return dict(os.environ)
+
+
+def test_loading_through_accelerate_device_map_decodes_the_same(lineups):
+    """device_map="auto" (what several GPUs get) loads and decodes the same (here accelerate places all on the CPU)."""
+    from msd_demo.models import load_model
+
+    preset = lineups["qwen2.5-vl"].preset
+    dispatched = load_model(preset.target, multimodal=True, device=torch.device("cpu"), device_map="auto")
+    assert dispatched.device == torch.device("cpu")
+    config = DecodeConfig(max_new_tokens=16, gamma=3)
+    reference = collect(target_only(lineups["qwen2.5-vl"].target, QUESTION, IMAGE, config))
+    run = collect(speculative(dispatched, QUESTION, IMAGE, lineups["qwen2.5-vl"].drafter("text-only"), config))
+    assert run.token_ids == reference.token_ids
