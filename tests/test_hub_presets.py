@@ -112,6 +112,28 @@ def test_too_little_memory_is_refused_with_what_it_needs():
     hub.check_fits("Qwen/Qwen2.5-VL-7B-Instruct", 16_600_000_000, None, "GPU")  # unknown (ZeroGPU): load and see
 
 
+@pytest.mark.parametrize("error, message", [
+    ("gated", "meta-llama/Llama-3.2-11B-Vision is a gated model: accept its licence at https://huggingface.co/meta-llama/"),
+    ("missing", "meta-llama/Llama-3.2-11B-Vision was not found on the hub"),
+    ("out of memory", "ran out of memory while loading meta-llama/Llama-3.2-11B-Vision"),
+])
+def test_hub_failures_become_one_line_that_says_what_to_do(error, message):
+    """What huggingface_hub and torch raise (a 401 for a gated repo, a 404, an OOM), as one actionable line."""
+    import httpx
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    source = "meta-llama/Llama-3.2-11B-Vision"
+    response = httpx.Response(401 if error == "gated" else 404, request=httpx.Request("GET", f"https://huggingface.co/{source}"))
+    raised = {"gated": GatedRepoError("401 Client Error: Cannot access gated repo.", response=response),
+              "missing": RepositoryNotFoundError("404 Client Error: Repository Not Found.", response=response),
+              "out of memory": torch.OutOfMemoryError("CUDA out of memory.")}[error]
+    with pytest.raises(UserInputError) as caught, hub.hub_errors(source, unreachable_reason=None):
+        if isinstance(raised, torch.OutOfMemoryError):
+            raise raised
+        raise OSError(f"{source} cannot be loaded.") from raised  # as transformers wraps hub errors
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
 def test_the_presets_command_lists_every_preset_with_size_and_hardware():
     import json
 
