@@ -83,12 +83,14 @@ def default_dtype(device: torch.device) -> torch.dtype:
 
 
 def load_model(
-    source: str | Path, multimodal: bool, device: torch.device | None = None, dtype=None, device_map="default"
+    source: str | Path, multimodal: bool, device: torch.device | None = None, dtype=None, device_map="default",
+    processor_options: dict | None = None,
 ) -> LoadedModel:
     """from_pretrained for a local folder or a hub id; a clear error when it cannot be had.
 
     device_map: accelerate's placement ("auto" splits a model over several GPUs); "default" picks it from the
     device (hub.device_map_for), None loads on the CPU and then moves the model to device.
+    processor_options: settings for a multimodal processor (e.g. Qwen's image size limits).
     """
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer
     from transformers.utils import logging
@@ -103,7 +105,10 @@ def load_model(
     with hub.hub_errors(source, unreachable_reason):
         hub.check_fits(source, hub.parameter_bytes(model_class, source, dtype, options),
                        hub.free_memory_bytes(device, device_map), "GPU" if device.type == "cuda" else "CPU")
-        processor = load_processor(str(source), **options) if multimodal else AutoTokenizer.from_pretrained(str(source), **options)
+        if multimodal:
+            processor = load_processor(str(source), options, processor_options)
+        else:
+            processor = AutoTokenizer.from_pretrained(str(source), **options)
         model = model_class.from_pretrained(str(source), dtype=dtype, device_map=device_map, **options)
         if device_map is None:
             model.to(device)

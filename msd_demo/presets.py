@@ -28,6 +28,7 @@ class Preset:
     size: str = ""  # parameters of the target and of each draft model
     video_frames: int = LIMITS.video_frames  # frames sampled per video: what the target was trained to see
     visual_words_file: str | None = None  # words that name what is seen, one a line (for alpha by word class)
+    processor_options: dict = field(default_factory=dict)  # e.g. an image size limit, for the VLMs' processors
 
     @property
     def drafters(self) -> list[str]:
@@ -72,6 +73,8 @@ HUB_PRESETS = [
                     "over the shared ids) and a text-only Qwen2.5 0.5B draft",
         hardware="one GPU with 40 GB or more (A100, L40S, H100), two 24 GB GPUs (device_map), or ZeroGPU",
         size="target 8.3B, drafts 3.8B and 0.5B: about 25 GB in bf16",
+        # At most 512 visual tokens an image (a frame): Qwen's default allows 16,000 for a 12 MP photo.
+        processor_options={"size": {"longest_edge": 512 * 28 * 28, "shortest_edge": 4 * 28 * 28}},
     ),
     Preset(
         name="llava-1.5",
@@ -100,7 +103,7 @@ class Lineup:
         self.preset = preset
         if not Path(preset.target).exists() and preset.name == "tiny":
             raise UserInputError(f"the tiny models are missing: {preset.target} does not exist.")
-        self.target = load_model(preset.target, multimodal=True, dtype=dtype)
+        self.target = load_model(preset.target, multimodal=True, dtype=dtype, processor_options=preset.processor_options)
         self._draft_models: dict[str, LoadedModel] = {}
 
     def drafter(self, name: str) -> Drafter:
@@ -115,8 +118,10 @@ class Lineup:
         """Loaded whole onto the device where the target takes its inputs (drafts are small)."""
         if name not in self._draft_models:
             source = self.preset.draft_models[name]
-            self._draft_models[name] = load_model(source, MODEL_DRAFTERS[name], self.target.device, self.target.model.dtype,
-                                                  device_map=single_device_map(self.target.device))
+            self._draft_models[name] = load_model(
+                source, MODEL_DRAFTERS[name], self.target.device, self.target.model.dtype,
+                device_map=single_device_map(self.target.device), processor_options=self.preset.processor_options,
+            )
         return self._draft_models[name]
 
     def is_loaded(self, drafter: str) -> bool:

@@ -24,16 +24,20 @@ def torchvision_available() -> bool:
     return importlib.util.find_spec("torchvision") is not None
 
 
-def load_processor(source: str, **options):
-    """AutoProcessor.from_pretrained; without torchvision, the image-only variant of the same class."""
+def load_processor(source: str, hub_options: dict | None = None, processor_options: dict | None = None):
+    """AutoProcessor.from_pretrained; without torchvision, the image-only variant of the same class.
+
+    hub_options: from_pretrained's (local_files_only); processor_options: settings of the processor (size).
+    """
+    hub_options, processor_options = hub_options or {}, processor_options or {}
     try:
-        return AutoProcessor.from_pretrained(source, **options)
+        return AutoProcessor.from_pretrained(source, **hub_options, **processor_options)
     except (OSError, ImportError, ValueError) as error:
-        image_only = None if torchvision_available() else image_only_processor_class(source, **options)
+        image_only = None if torchvision_available() else image_only_processor_class(source, **hub_options)
         if image_only is None:
             raise
         try:
-            return image_only.from_pretrained(source, **options)
+            return image_only.from_pretrained(source, **hub_options, **processor_options)
         except Exception:
             raise error from None
 

@@ -65,7 +65,8 @@ def _interleave_config(tokenizer, hidden: int, layers: int) -> LlavaConfig:
 
 
 def qwen25vl(folder: Path, tokenizer) -> Preset:
-    image_processor = Qwen2VLImageProcessorPil(min_pixels=16 * 16, max_pixels=32 * 32, patch_size=PATCH, merge_size=2,
+    # Saved allowing more than the preset's limit (as Qwen's repos do); the preset's processor_options cap it.
+    image_processor = Qwen2VLImageProcessorPil(min_pixels=16 * 16, max_pixels=64 * 64, patch_size=PATCH, merge_size=2,
                                                temporal_patch_size=2)
     for name, (hidden, layers, padding, seed) in {"target": (64, 2, TARGET_VOCAB_PADDING, 13), "draft": (32, 1, 0, 14)}.items():
         seeded(seed)
@@ -78,7 +79,10 @@ def qwen25vl(folder: Path, tokenizer) -> Preset:
     Qwen2ForCausalLM(_peaked(text)).save_pretrained(folder / "text")
     tokenizer.save_pretrained(folder / "text")
     drafts = {"model": str(folder / "draft"), "text-only": str(folder / "text")}
-    return replace(PRESETS["qwen2.5-vl"], target=str(folder / "target"), draft_models=drafts)
+    # The preset's image size limit in the stand-in's 8-pixel patches: at most 3x3 merged patches an image,
+    # which spans two of the vision tower's 2x2 attention windows each way (window_size above).
+    limit = {"size": {"longest_edge": 48 * 48, "shortest_edge": 16 * 16}}
+    return replace(PRESETS["qwen2.5-vl"], target=str(folder / "target"), draft_models=drafts, processor_options=limit)
 
 
 def _qwen25vl_config(tokenizer, hidden: int, layers: int, padding: int) -> Qwen2_5_VLConfig:

@@ -59,6 +59,14 @@ def test_every_hub_preset_has_a_stand_in_of_its_architecture(lineups):
             assert type(lineup.draft_model(drafter).model.config).__name__ == DRAFT_ARCHITECTURES[name, drafter]
 
 
+def test_the_qwen_preset_caps_the_visual_tokens_of_a_large_image(lineups):
+    from PIL import Image
+
+    large = Media((Image.new("RGB", (640, 480), (200, 30, 30)),), "image", "large.png")
+    prompt = lineups["qwen2.5-vl"].target.prompt(QUESTION, large)
+    assert 4 <= int(prompt.visual_mask.sum()) <= 9  # 48 x 48 pixels at most: 3 x 3 merged patches
+
+
 def test_vocabularies_padded_apart_as_in_the_real_pairs(lineups):
     """Qwen2.5-VL 7B has 152,064 logits, its 3B and 0.5B drafts 151,936; LLaVA-1.5 32,064, vicuna-68m 32,000."""
     for name, drafter in [("qwen2.5-vl", "model"), ("qwen2.5-vl", "text-only"), ("llava-1.5", "text-only")]:
