@@ -26,7 +26,10 @@ from msd_demo.ui.summary import TIMING_NOTE
 if not torch.cuda.is_available():
     torch.set_num_threads(int(os.environ.get("MSD_TORCH_THREADS", "1")))
 
-DEFAULT_PRESET = os.environ.get("MSD_PRESET") or next(iter(PRESETS))  # a GPU Space picks its hub preset here
+# A GPU Space picks its hub preset here; an unknown name stops the app at startup with the allowed names.
+DEFAULT_PRESET = get_preset(os.environ.get("MSD_PRESET") or next(iter(PRESETS))).name
+_DEFAULT_DRAFTERS = PRESETS[DEFAULT_PRESET].drafters
+DEFAULT_DRAFTER = "model" if "model" in _DEFAULT_DRAFTERS else _DEFAULT_DRAFTERS[0]  # llava-1.5 has no `model`
 DEFAULTS = DecodeConfig()
 
 
@@ -35,7 +38,7 @@ class Settings:
     """What a person picks in the UI (or passes to the API); checked by decode_config()."""
 
     preset: str = DEFAULT_PRESET
-    drafter: str = "model"
+    drafter: str = DEFAULT_DRAFTER
     gamma: int = DEFAULTS.gamma
     temperature: float = DEFAULTS.sampling.temperature
     max_new_tokens: int = DEFAULTS.max_new_tokens
