@@ -32,7 +32,9 @@ drafter** proposing tokens that the target verifies (right). Every drafted token
 
 
 def settings_controls():
-    preset = gr.Dropdown(list(PRESETS), value=DEFAULTS.preset, label="model preset")
+    preset = gr.Dropdown([(f"{name} ({chosen.size})", name) for name, chosen in PRESETS.items()],
+                         value=DEFAULTS.preset, label="model preset")
+    preset_description = gr.Markdown(events.preset_description(DEFAULTS.preset))
     drafters = PRESETS[DEFAULTS.preset].drafters
     drafter = gr.Dropdown(drafters, value=DEFAULTS.drafter, label="drafter")
     description = gr.Markdown(events.drafter_description(DEFAULTS.drafter))
@@ -41,7 +43,7 @@ def settings_controls():
                             label="temperature (0 = greedy)")
     max_new_tokens = gr.Slider(1, LIMITS.max_new_tokens, value=DEFAULTS.max_new_tokens, step=1, label="max new tokens")
     seed = gr.Number(DEFAULTS.seed, precision=0, label="seed")
-    return preset, drafter, description, gamma, temperature, max_new_tokens, seed
+    return preset, preset_description, drafter, description, gamma, temperature, max_new_tokens, seed
 
 
 def api_endpoint():
@@ -71,7 +73,7 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured", delete
                 run = gr.Button("Run", variant="primary")
                 stop = gr.Button("Stop", variant="stop")
             with gr.Accordion("Settings", open=True):
-                preset, drafter, description, gamma, temperature, max_new_tokens, seed = settings_controls()
+                preset, preset_description, drafter, description, gamma, temperature, max_new_tokens, seed = settings_controls()
         with gr.Column(scale=2):
             gr.HTML(legend_html())
             with gr.Row():
@@ -108,6 +110,7 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured", delete
                concurrency_limit=None, queue=False)
     step_number.input(events.show_step, [inspected_steps, step_number], inspector, api_visibility="private")
     preset.change(events.drafter_choices, preset, drafter, api_visibility="private")
+    preset.change(events.preset_description, preset, preset_description, api_visibility="private")
     drafter.change(events.drafter_description, drafter, description, api_visibility="private")
     image.change(events.keep_one_media, image, video, api_visibility="private")
     video.change(events.keep_one_media, video, image, api_visibility="private")

@@ -62,7 +62,7 @@ class DrafterRecord:
 def bench_command(args) -> int:
     config = decode_config(args)
     rows = read_suite(args.suite or DEFAULT_SUITE, get_preset(args.preset, args.models_dir).video_frames)
-    lineup = load_lineup(args.preset, args.models_dir)
+    lineup = load_lineup(args.preset, args.models_dir, args.dtype)
     names = lineup.preset.drafters if args.drafters == "all" else [n.strip() for n in args.drafters.split(",")]
     for name in names:
         lineup.drafter(name)  # unknown names are refused before any timing starts
@@ -98,7 +98,8 @@ def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, re
     return {
         "settings": {"preset": lineup.preset.name, "rows": len(rows), "repeats": repeats, "gamma": gamma,
                      "max_new_tokens": config.max_new_tokens, "temperature": config.sampling.temperature,
-                     "device": str(lineup.target.device), "speedup_baseline": "our target-only loop"},
+                     "device": str(lineup.target.device), "dtype": str(lineup.target.model.dtype).removeprefix("torch."),
+                     "speedup_baseline": "our target-only loop"},
         "baseline": {
             "tokens_per_second": _tokens_per_second(baseline),
             "hf_generate_tokens_per_second": sum(hf_tokens) / sum(hf_seconds),
@@ -173,6 +174,9 @@ def _comparisons_summary(comparisons: list[Comparison], greedy: bool) -> dict:
         "mean_accepted_tokens": pooled.tau,
         "acceptance_rate": pooled.alpha,
         "identical": all(c.identical for c in comparisons) if greedy else None,
+        "identical_runs": sum(c.identical for c in comparisons) if greedy else None,  # of "runs"
+        "runs": len(comparisons),
+        "first_differences": [c.first_difference for c in comparisons if not c.identical] if greedy else None,
         "tokens_per_second": _tokens_per_second(runs),
         "draft_seconds_per_step": statistics.mean(step.draft_seconds for step in steps),
         "draft_seconds_per_drafted_token": sum(step.draft_seconds for step in steps) / drafted if drafted else 0.0,

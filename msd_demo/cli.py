@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_decoding_arguments(parser):
-    parser.add_argument("--preset", default="tiny")
+    parser.add_argument("--preset", default="tiny", help="tiny (default) or a hub preset: see `presets`")
+    parser.add_argument("--dtype", default="auto", help="auto (bfloat16 on a GPU, float32 on the CPU), float32, bfloat16, float16")
     parser.add_argument("--models-dir", default=None, help="a folder laid out like models/ (overrides the tiny preset's)")
     parser.add_argument("--gamma", type=int, default=DecodeConfig.gamma, help="draft length")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
@@ -92,5 +93,6 @@ def presets_command() -> int:
 
     for preset in PRESETS.values():
         print(json.dumps({"name": preset.name, "target": preset.target, "drafters": preset.drafters,
+                          "draft_models": preset.draft_models, "size": preset.size,
                           "hardware": preset.hardware, "description": preset.description}))
     return 0

@@ -14,7 +14,7 @@ def run_command(args) -> int:
     frames = get_preset(args.preset, args.models_dir).video_frames
     media = load_image(args.image) if args.image else load_video(args.video, frames)
     request = Request(args.prompt, media, args.drafter, config)
-    lineup = load_lineup(args.preset, args.models_dir)
+    lineup = load_lineup(args.preset, args.models_dir, args.dtype)
     lineup.drafter(request.drafter)  # an unknown drafter is refused before decoding
     result = comparison_json(compare(lineup, request), lineup.target, request.drafter, config.sampling.greedy)
     print(json.dumps(result) if args.json else comparison_text(result))

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import torch
 
-from msd_demo.errors import UserInputError
+from msd_demo import hub
 from msd_demo.media import Media
 from msd_demo.model_sources import check_model_source
+from msd_demo.processors import load_processor
 from msd_demo.prompt import Prompt, build_prompt
 
 
@@ -24,7 +25,8 @@ class LoadedModel:
 
     @property
     def device(self) -> torch.device:
-        return self.model.device
+        """Where inputs go: the input embedding's device (a model split over GPUs starts there)."""
+        return input_device(self.model)
 
     @property
     def is_multimodal(self) -> bool:
@@ -61,6 +63,16 @@ class LoadedModel:
         return self.tokenizer.decode(token_ids, skip_special_tokens=True)
 
 
+def input_device(model: torch.nn.Module) -> torch.device:
+    embeddings = model.get_input_embeddings()
+    return embeddings.weight.device if embeddings is not None else model.device
+
+
+def single_device_map(device: torch.device) -> dict | None:
+    """Everything on one device (None where device_map_for says load, then move: the CPU, ZeroGPU)."""
+    return None if hub.device_map_for(device) is None else {"": device}
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -71,25 +83,37 @@ def default_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def load_model(source: str | Path, multimodal: bool, device: torch.device | None = None, dtype=None) -> LoadedModel:
+def load_model(
+    source: str | Path, multimodal: bool, device: torch.device | None = None, dtype=None, device_map="default",
+    processor_options: dict | None = None,
+) -> LoadedModel:
     """from_pretrained for a local folder or an allowed hub id, never running the model's own code; a clear error
-    when it cannot be had."""
-    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
+    when it cannot be had.
+
+    device_map: accelerate's placement ("auto" splits a model over several GPUs); "default" picks it from the
+    device (hub.device_map_for), None loads on the CPU and then moves the model to device.
+    processor_options: settings for a multimodal processor (e.g. Qwen's image size limits).
+    """
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer
     from transformers.utils import logging
 
     logging.disable_progress_bar()  # stderr is for errors (the CLI contract): one clear line each
     check_model_source(source)
     device = device or default_device()
-    model_class, processor_class = (
-        (AutoModelForImageTextToText, AutoProcessor) if multimodal else (AutoModelForCausalLM, AutoTokenizer)
-    )
-    try:
-        processor = processor_class.from_pretrained(str(source), trust_remote_code=False)
-        model = model_class.from_pretrained(str(source), dtype=dtype or default_dtype(device), trust_remote_code=False)
-    except (OSError, ValueError) as error:  # ValueError: a model that needs its own code, or a broken config
-        reason = str(error).splitlines()[0]
-        if "custom code" in reason:
-            reason = "it needs to run code of its own (trust_remote_code), which this app never does"
-        raise UserInputError(f"could not load model {source}: {reason}") from None
-    model.to(device).eval()
+    dtype = dtype or default_dtype(device)
+    device_map = hub.device_map_for(device) if device_map == "default" else device_map
+    model_class = AutoModelForImageTextToText if multimodal else AutoModelForCausalLM
+    options, unreachable_reason = hub.loading_options(source)
+    options = {**options, "trust_remote_code": False}
+    with hub.hub_errors(source, unreachable_reason):
+        hub.check_fits(source, hub.parameter_bytes(model_class, source, dtype, options),
+                       hub.free_memory_bytes(device, device_map), "GPU" if device.type == "cuda" else "CPU")
+        if multimodal:
+            processor = load_processor(str(source), options, processor_options)
+        else:
+            processor = AutoTokenizer.from_pretrained(str(source), **options)
+        model = model_class.from_pretrained(str(source), dtype=dtype, device_map=device_map, **options)
+        if device_map is None:
+            model.to(device)
+    model.eval()
     return LoadedModel(name=str(source), model=model, processor=processor)

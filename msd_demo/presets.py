@@ -1,9 +1,11 @@
 """Model presets: which target and which draft models make up a lineup, and loading them once."""
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
+
+import torch
 
 from msd_demo.engine.drafters import (
     DRAFTER_DESCRIPTIONS,
@@ -16,11 +18,12 @@ from msd_demo.engine.drafters import (
 )
 from msd_demo.errors import UserInputError
 from msd_demo.limits import LIMITS
-from msd_demo.models import LoadedModel, load_model
+from msd_demo.models import LoadedModel, load_model, single_device_map
 
 MODELS_DIR = Path(os.environ.get("MSD_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
 # Drafters that run a model of their own, and whether that model sees the image.
 MODEL_DRAFTERS = {"model": True, "text-only": False}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,10 @@ class Preset:
     draft_models: dict[str, str] = field(default_factory=dict)  # drafter name -> model (or head) folder or hub id
     description: str = ""
     hardware: str = ""
+    size: str = ""  # parameters of the target and of each draft model
     video_frames: int = LIMITS.video_frames  # frames sampled per video: what the target was trained to see
     visual_words_file: str | None = None  # words that name what is seen, one a line (for alpha by word class)
+    processor_options: dict = field(default_factory=dict)  # e.g. an image size limit, for the VLMs' processors
 
     @property
     def drafters(self) -> list[str]:
@@ -53,12 +58,45 @@ def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
         draft_models={"model": str(models_dir / "draft-vlm"), "text-only": str(models_dir / "draft-text"), **heads},
         description="the shipped tiny models trained on the shapes world (models/)",
         hardware="CPU",
+        size="target 6.2M, drafts 0.8M and 0.5M parameters (15 MB)",
         video_frames=6,
         visual_words_file=str(models_dir / "visual_words.txt"),
     )
 
 
-PRESETS = {"tiny": tiny_preset()}
+# Hub presets: the same code path, weights from the hub on first use (sizes: parameters; bf16 = 2 bytes each).
+HUB_PRESETS = [
+    Preset(
+        name="llava-interleave",
+        target="llava-hf/llava-interleave-qwen-7b-hf",
+        draft_models={"model": "llava-hf/llava-interleave-qwen-0.5b-hf"},
+        description="LLaVA-Interleave (Qwen1.5 + SigLIP), 7B target, 0.5B LLaVA-Interleave draft with the same "
+                    "tokenizer and image tokens",
+        hardware="one GPU with 24 GB or more (A10G, L4, L40S, A100, H100), or ZeroGPU",
+        size="target 8.1B, draft 0.9B: about 18 GB in bf16",
+    ),
+    Preset(
+        name="qwen2.5-vl",
+        target="Qwen/Qwen2.5-VL-7B-Instruct",
+        draft_models={"model": "Qwen/Qwen2.5-VL-3B-Instruct", "text-only": "Qwen/Qwen2.5-0.5B-Instruct"},
+        description="Qwen2.5-VL 7B target (M-RoPE); Qwen2.5-VL 3B draft (vocabulary padded differently: drafts "
+                    "over the shared ids) and a text-only Qwen2.5 0.5B draft",
+        hardware="one GPU with 40 GB or more (A100, L40S, H100), two 24 GB GPUs (device_map), or ZeroGPU",
+        size="target 8.3B, drafts 3.8B and 0.5B: about 25 GB in bf16",
+        # At most 512 visual tokens an image (a frame): Qwen's default allows 16,000 for a 12 MP photo.
+        processor_options={"size": {"longest_edge": 512 * 28 * 28, "shortest_edge": 4 * 28 * 28}},
+    ),
+    Preset(
+        name="llava-1.5",
+        target="llava-hf/llava-1.5-7b-hf",
+        draft_models={"text-only": "double7/vicuna-68m"},
+        description="LLaVA-1.5 7B (Vicuna + CLIP) with a 68M Vicuna text-only draft, as in Gagrani et al. (2024)",
+        hardware="one GPU with 24 GB or more (A10G, L4, L40S, A100, H100), or ZeroGPU",
+        size="target 7.1B, draft 0.07B: about 14 GB in bf16",
+        video_frames=4,  # 576 image tokens a frame in a 4,096-token context
+    ),
+]
+PRESETS = {"tiny": tiny_preset(), **{preset.name: preset for preset in HUB_PRESETS}}
 
 
 def get_preset(name: str, models_dir: str | Path | None = None) -> Preset:
@@ -71,11 +109,11 @@ def get_preset(name: str, models_dir: str | Path | None = None) -> Preset:
 class Lineup:
     """A loaded target and, loaded on first use, its draft models."""
 
-    def __init__(self, preset: Preset):
+    def __init__(self, preset: Preset, dtype: torch.dtype | None = None):
         self.preset = preset
         if not Path(preset.target).exists() and preset.name == "tiny":
             raise UserInputError(f"the tiny models are missing: {preset.target} does not exist.")
-        self.target = load_model(preset.target, multimodal=True)
+        self.target = load_model(preset.target, multimodal=True, dtype=dtype, processor_options=preset.processor_options)
         self._draft_models: dict[str, LoadedModel] = {}
         self._heads: dict = {}
 
@@ -95,13 +133,52 @@ class Lineup:
         return self._heads[name]
 
     def draft_model(self, name: str) -> LoadedModel:
+        """Loaded whole onto the device where the target takes its inputs (drafts are small)."""
         if name not in self._draft_models:
             source = self.preset.draft_models[name]
-            self._draft_models[name] = load_model(source, MODEL_DRAFTERS[name], self.target.device, self.target.model.dtype)
+            self._draft_models[name] = load_model(
+                source, MODEL_DRAFTERS[name], self.target.device, self.target.model.dtype,
+                device_map=single_device_map(self.target.device), processor_options=self.preset.processor_options,
+            )
         return self._draft_models[name]
 
+    def is_loaded(self, drafter: str) -> bool:
+        """Whether this drafter can start now, without loading (or downloading) a model."""
+        return drafter not in self.preset.draft_models or drafter in self._draft_models
 
-@lru_cache(maxsize=2)
-def load_lineup(preset_name: str = "tiny", models_dir: str | None = None) -> Lineup:
-    """Loaded once and reused across requests (the app serves many runs from one lineup)."""
-    return Lineup(get_preset(preset_name, models_dir))
+
+MAX_LINEUPS = 2  # loaded lineups kept; the least recently used goes first (hub lineups take gigabytes)
+_lineups: OrderedDict[tuple, Lineup] = OrderedDict()
+
+
+def load_lineup(preset_name: str = "tiny", models_dir: str | None = None, dtype: str | None = None) -> Lineup:
+    """Loaded once and reused across requests (the app serves many runs from one lineup).
+
+    dtype: a torch dtype name (float32, bfloat16, float16); None = bf16 on a GPU, float32 on the CPU.
+    """
+    key = _lineup_key(preset_name, models_dir, dtype)
+    if key not in _lineups:
+        lineup = Lineup(get_preset(preset_name, models_dir), parse_dtype(dtype))
+        while len(_lineups) >= MAX_LINEUPS:
+            _lineups.popitem(last=False)
+        _lineups[key] = lineup
+    _lineups.move_to_end(key)
+    return _lineups[key]
+
+
+def is_lineup_loaded(preset_name: str = "tiny", models_dir: str | None = None, dtype: str | None = None) -> bool:
+    """Whether load_lineup would return at once (no loading, no download)."""
+    return _lineup_key(preset_name, models_dir, dtype) in _lineups
+
+
+def _lineup_key(preset_name: str, models_dir, dtype: str | None) -> tuple:
+    """The same lineup whichever way it is named: "auto" is the default dtype, a folder its string."""
+    return preset_name, None if models_dir is None else str(models_dir), None if dtype == "auto" else dtype
+
+
+def parse_dtype(name: str | None) -> torch.dtype | None:
+    if name in (None, "auto"):
+        return None
+    if name not in DTYPES:
+        raise UserInputError(f"unknown dtype {name!r}; choose one of: auto, {', '.join(DTYPES)}.")
+    return DTYPES[name]

@@ -169,3 +169,18 @@ def test_gpu_time_grows_with_tokens_and_is_a_no_op_off_zero_gpu():
         yield 1
 
     assert on_gpu(duration=lambda: 60)(generate) is generate
+
+
+def test_the_verdict_says_where_greedy_outputs_differ_and_names_reduced_precision():
+    from msd_demo.metrics import Comparison, RunStats
+    from msd_demo.ui.summary import outputs_verdict
+
+    def comparison(speculative_ids):
+        return Comparison(RunStats([5, 6, 7, 8], 0.1, 0.1, ()), RunStats(speculative_ids, 0.1, 0.1, ()))
+
+    assert outputs_verdict(comparison([5, 6, 7, 8]), greedy=True, finished=True) == "identical"
+    assert outputs_verdict(comparison([5, 6, 9, 8]), greedy=True, finished=True) == "differs after token 2"
+    assert outputs_verdict(comparison([5, 6, 7, 8]), greedy=True, finished=True, precision="bfloat16") == "identical (bfloat16)"
+    bf16 = outputs_verdict(comparison([5, 9]), greedy=True, finished=False, precision="bfloat16")
+    assert bf16.startswith("differs after token 1 (bfloat16:") and "near-tie" in bf16
+    assert outputs_verdict(comparison([5, 9]), greedy=False, finished=True).startswith("sampled")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache
 
+from msd_demo.models import input_device
+
 
 @dataclass(frozen=True)
 class TargetFeatures:
@@ -19,7 +21,7 @@ class TargetFeatures:
 class CachedModel:
     def __init__(self, model):
         self.model = model
-        self.device = model.device
+        self.device = input_device(model)  # a model split over GPUs (device_map) takes its inputs here
         self.cache: DynamicCache | None = None
         # M-RoPE models (Qwen2-VL family) offset text positions after the image by a per-prompt delta.
         self.rope_delta: int | None = None
@@ -30,22 +32,22 @@ class CachedModel:
 
     def prefill(self, model_inputs: dict) -> torch.Tensor:
         """Run the whole prompt (image included) once; returns the logits of the last position, [V]."""
-        return self._prefill(model_inputs, with_features=False).logits[0, -1]
+        return self._prefill(model_inputs, with_features=False).logits[0, -1].to(self.device)  # split models: off the last GPU
 
     def prefill_with_features(self, model_inputs: dict) -> tuple[torch.Tensor, TargetFeatures]:
         """prefill, also returning the features the forward computed anyway (for draft heads)."""
         output = self._prefill(model_inputs, with_features=True)
-        features = TargetFeatures(hidden=output.hidden_states[-1][0], embeds=output.hidden_states[0][0])
-        return output.logits[0, -1], features
+        hidden, embeds = output.hidden_states[-1][0].to(self.device), output.hidden_states[0][0].to(self.device)
+        return output.logits[0, -1].to(self.device), TargetFeatures(hidden=hidden, embeds=embeds)
 
     def forward(self, token_ids: list[int]) -> torch.Tensor:
         """Append token_ids to the cache; returns their logits, [S, V]."""
-        return self._forward(token_ids, with_features=False).logits[0]
+        return self._forward(token_ids, with_features=False).logits[0].to(self.device)
 
     def forward_with_features(self, token_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """forward, also returning the last layer's features of token_ids ([S, V], [S, d])."""
         output = self._forward(token_ids, with_features=True)
-        return output.logits[0], output.hidden_states[-1][0]
+        return output.logits[0].to(self.device), output.hidden_states[-1][0].to(self.device)
 
     def _prefill(self, model_inputs: dict, with_features: bool):
         inner = getattr(self.model, "model", None)
@@ -81,8 +83,10 @@ class CachedModel:
 
 
 def synchronize(device: torch.device) -> None:
+    """Wait for every GPU: a model split over several (device_map) computes on all of them."""
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
+        for index in range(torch.cuda.device_count()):
+            torch.cuda.synchronize(index)
 
 
 @contextmanager

@@ -14,10 +14,11 @@ from transformers import (
     LlavaProcessor,
     PreTrainedTokenizerFast,
     Qwen2VLConfig,
-    Qwen2VLProcessor,
 )
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+from msd_demo.processors import ImageOnlyQwen2VLProcessor
 
 IMAGE_TOKEN = "<image>"
 QWEN_VISION_TOKENS = ["<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
@@ -79,14 +80,6 @@ def llava_config(tokenizer, text: LlamaConfig, vision_hidden: int, vision_layers
         vision_feature_select_strategy="default", vision_feature_layer=-1, projector_hidden_act="gelu",
         tie_word_embeddings=False,
     )
-
-
-class ImageOnlyQwen2VLProcessor(Qwen2VLProcessor):
-    """Qwen2-VL's processor without its video processor (which needs torchvision); videos go in as images."""
-
-    @classmethod
-    def get_attributes(cls):
-        return ["image_processor", "tokenizer"]
 
 
 def qwen2vl_processor(tokenizer, min_pixels: int, max_pixels: int) -> ImageOnlyQwen2VLProcessor:

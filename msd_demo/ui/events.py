@@ -19,7 +19,7 @@ from msd_demo.ui.handler import Settings
 from msd_demo.ui.inspector import first_step_to_inspect, inspector_html
 from msd_demo.ui.race import RaceSnapshot
 from msd_demo.ui.render import speculative_panel_html, target_panel_html
-from msd_demo.ui.summary import error_html, stats_html
+from msd_demo.ui.summary import error_html, stats_html, status_html
 
 PANEL_INTERVAL = 0.1  # seconds between panel updates while streaming
 PLOT_INTERVAL = 0.3  # plots are heavier: redrawn less often, and once more at the end
@@ -43,11 +43,14 @@ def run_in_ui(image, video, prompt, preset, drafter, gamma, temperature, max_new
     with stop.stop_signal(getattr(gradio_request, "session_hash", None)) as stop_requested:
         try:
             request = handler.prepare(video or image, prompt, settings)
+            for message in handler.load_with_progress(settings.preset, settings.drafter):
+                yield _status_outputs(message)
+            precision = handler.reduced_precision(settings.preset)
             last_plot = None
             for snapshot in throttled(handler.stream(settings.preset, request, stop_requested), PANEL_INTERVAL):
                 plots_due = snapshot.finished or last_plot is None or time.perf_counter() - last_plot >= PLOT_INTERVAL
                 last_plot = time.perf_counter() if plots_due else last_plot
-                yield _outputs(snapshot, request.config.gamma, request.config.sampling.greedy, plots_due)
+                yield _outputs(snapshot, request.config.gamma, request.config.sampling.greedy, plots_due, precision)
         except UserInputError as error:
             gr.Warning(str(error))
             yield _error_outputs(str(error))
@@ -66,6 +69,8 @@ def compare_api(media: str, prompt: str, drafter: str, gamma: int, temperature: 
     settings = Settings(handler.DEFAULT_PRESET, drafter or Settings.drafter, gamma, temperature, max_new_tokens)
     try:
         request = handler.prepare(media, prompt, settings)
+        for _ in handler.load_with_progress(settings.preset, settings.drafter):
+            pass  # loaded here, outside the GPU call (on ZeroGPU the GPU is held only while decoding)
         for snapshot in throttled(handler.stream(settings.preset, request), PANEL_INTERVAL):
             yield handler.api_result(snapshot, settings.preset, request)
     except UserInputError as error:
@@ -85,6 +90,11 @@ def drafter_choices(preset: str):
     return gr.update(choices=drafters, value=value)
 
 
+def preset_description(preset: str) -> str:
+    chosen = get_preset(preset, handler.models_dir())
+    return f"*{chosen.description}. Size: {chosen.size}. Needs: {chosen.hardware}.*"
+
+
 def drafter_description(drafter: str) -> str:
     return f"*{DRAFTER_DESCRIPTIONS.get(drafter, '')}*"
 
@@ -94,10 +104,10 @@ def keep_one_media(new_value):
     return None if new_value is not None else gr.skip()
 
 
-def _outputs(snapshot: RaceSnapshot, gamma: int, greedy: bool, plots_due: bool) -> tuple:
+def _outputs(snapshot: RaceSnapshot, gamma: int, greedy: bool, plots_due: bool, precision: str | None = None) -> tuple:
     comparison = snapshot.comparison()
     panels = (target_panel_html(snapshot.target), speculative_panel_html(snapshot.speculative),
-              stats_html(comparison, greedy, snapshot.finished))
+              stats_html(comparison, greedy, snapshot.finished, precision))
     if not plots_due:
         return panels + (gr.skip(),) * 7
     figures = (plots.acceptance_figure(comparison, gamma), plots.latency_figure(comparison),
@@ -117,3 +127,7 @@ def _internal_error(error: Exception) -> str:
 
 def _error_outputs(message: str) -> tuple:
     return (gr.skip(), gr.skip(), error_html(message)) + (gr.skip(),) * 7
+
+
+def _status_outputs(message: str) -> tuple:
+    return (gr.skip(), gr.skip(), status_html(message)) + (gr.skip(),) * 7

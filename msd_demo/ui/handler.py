@@ -15,7 +15,7 @@ from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_on
 from msd_demo.errors import UserInputError
 from msd_demo.faults import out_of_memory_error
 from msd_demo.media import load_media
-from msd_demo.presets import PRESETS, Lineup, get_preset, load_lineup
+from msd_demo.presets import PRESETS, Lineup, get_preset, is_lineup_loaded, load_lineup
 from msd_demo.report import comparison_json
 from msd_demo.ui.gpu import gpu_seconds, on_gpu
 from msd_demo.ui.race import RaceSnapshot, race
@@ -28,7 +28,10 @@ from msd_demo.ui.summary import TIMING_NOTE
 if not torch.cuda.is_available():
     torch.set_num_threads(int(os.environ.get("MSD_TORCH_THREADS", "1")))
 
-DEFAULT_PRESET = next(iter(PRESETS))
+# A GPU Space picks its hub preset here; an unknown name stops the app at startup with the allowed names.
+DEFAULT_PRESET = get_preset(os.environ.get("MSD_PRESET") or next(iter(PRESETS))).name
+_DEFAULT_DRAFTERS = PRESETS[DEFAULT_PRESET].drafters
+DEFAULT_DRAFTER = "model" if "model" in _DEFAULT_DRAFTERS else _DEFAULT_DRAFTERS[0]  # llava-1.5 has no `model`
 DEFAULTS = DecodeConfig()
 
 
@@ -37,7 +40,7 @@ class Settings:
     """What a person picks in the UI (or passes to the API); checked by decode_config()."""
 
     preset: str = DEFAULT_PRESET
-    drafter: str = "model"
+    drafter: str = DEFAULT_DRAFTER
     gamma: int = DEFAULTS.gamma
     temperature: float = DEFAULTS.sampling.temperature
     max_new_tokens: int = DEFAULTS.max_new_tokens
@@ -60,9 +63,27 @@ def lineup_for(preset: str) -> Lineup:
 def preload(preset: str = DEFAULT_PRESET) -> None:
     """Load the target and every draft model now. On ZeroGPU each call runs in a fork of this process, so
     models loaded here are shared; loaded inside a call they would be loaded again on every call."""
-    lineup = lineup_for(preset)
-    for name in lineup.preset.drafters:
-        lineup.drafter(name)
+    for name in get_preset(preset, models_dir()).drafters:
+        for _ in load_with_progress(preset, name):
+            pass
+
+
+def reduced_precision(preset: str) -> str | None:
+    """The target's dtype when below float32 (bf16 on a GPU), where greedy identity may break at near-ties."""
+    dtype = lineup_for(preset).target.model.dtype
+    return None if dtype == torch.float32 else str(dtype).removeprefix("torch.")
+
+
+def load_with_progress(preset_name: str, drafter: str) -> Iterator[str]:
+    """Load what this run needs and is not loaded yet, saying what before each part: a hub preset downloads
+    gigabytes on first use. Raises UserInputError when a model cannot be had (offline, gated, too big)."""
+    preset = get_preset(preset_name, models_dir())
+    if not is_lineup_loaded(preset_name, models_dir()):
+        yield f"loading the target {preset.target} ({preset.size}); the first time it is downloaded, which can take minutes..."
+    lineup = lineup_for(preset_name)
+    if not lineup.is_loaded(drafter):
+        yield f"loading the {drafter} draft {preset.draft_models[drafter]}..."
+        lineup.drafter(drafter)
 
 
 def prepare(media_path: str | None, prompt: str | None, settings: Settings) -> Request:

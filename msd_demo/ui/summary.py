@@ -15,7 +15,7 @@ TIMING_NOTE = (
 )
 
 
-def stats_html(comparison: Comparison, greedy: bool, finished: bool) -> str:
+def stats_html(comparison: Comparison, greedy: bool, finished: bool, precision: str | None = None) -> str:
     target, speculative = comparison.target, comparison.speculative
     rows = "".join(_row(name, stats) for name, stats in (("Target only", target), ("Speculative", speculative)))
     table = f"<table><tr><th>run</th><th>tokens</th><th>compute s</th><th>tokens/s</th></tr>{rows}</table>"
@@ -23,21 +23,29 @@ def stats_html(comparison: Comparison, greedy: bool, finished: bool) -> str:
         _badge("speedup", f"{comparison.speedup:.2f}×"),
         _badge("tau (tokens per target pass)", f"{speculative.tau:.2f}"),
         _badge("alpha (accepted / drafted)", f"{speculative.alpha:.2f}"),
-        _badge("outputs", outputs_verdict(comparison, greedy, finished)),
+        _badge("outputs", outputs_verdict(comparison, greedy, finished, precision)),
     ]
     state = "" if finished else '<span class="msd-note">running...</span>'
     return (f'<div class="msd-stats" data-finished="{str(finished).lower()}">{table}<div class="msd-badges">{"".join(badges)}</div>{state}'
             f'<div class="msd-note">{escape(TIMING_NOTE)}</div></div>')
 
 
-def outputs_verdict(comparison: Comparison, greedy: bool, finished: bool) -> str:
-    """Greedy decoding must give the same tokens; with sampling both are samples from p, so they may differ."""
+def outputs_verdict(comparison: Comparison, greedy: bool, finished: bool, precision: str | None = None) -> str:
+    """Greedy decoding must give the same tokens; with sampling both are samples from p, so they may differ.
+
+    precision: the dtype when below float32. Then the verify pass over gamma + 1 tokens and the one-token
+    steps of target-only decoding round differently, and a near-tie between two tokens can flip: said so.
+    """
     if not greedy:
         return "sampled (T > 0): may differ, both follow p"
     if not finished:
-        return "identical so far" if _same_prefix(comparison) else f"differs after token {_shared_length(comparison)}"
-    difference = comparison.first_difference
-    return "identical" if difference is None else f"differs after token {difference}"
+        verdict = "identical so far" if _same_prefix(comparison) else f"differs after token {_shared_length(comparison)}"
+    else:
+        difference = comparison.first_difference
+        verdict = "identical" if difference is None else f"differs after token {difference}"
+    if precision and verdict.startswith("differs"):
+        return f"{verdict} ({precision}: rounding in the batched verify pass can flip a near-tie)"
+    return f"{verdict} ({precision})" if precision else verdict
 
 
 def cost_ratio(comparison: Comparison) -> float:
@@ -53,6 +61,10 @@ def cost_ratio(comparison: Comparison) -> float:
 
 def error_html(message: str) -> str:
     return f'<div class="msd-error">⚠ {escape(message)}</div>'
+
+
+def status_html(message: str) -> str:
+    return f'<div class="msd-note msd-status">⏳ {escape(message)}</div>'
 
 
 def _row(name: str, stats: RunStats) -> str:
