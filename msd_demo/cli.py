@@ -59,6 +59,8 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_request:  # argparse has printed its one line (or the help)
         return int(exit_request.code or 0)
+    if os.environ.get("MSD_TORCH_THREADS"):  # e.g. 1 on a machine shared with other work: no OpenMP stalls
+        torch.set_num_threads(int(os.environ["MSD_TORCH_THREADS"]))
     try:
         return _command(args)
     except UserInputError as error:

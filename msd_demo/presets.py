@@ -144,7 +144,7 @@ class Lineup:
 
     def is_loaded(self, drafter: str) -> bool:
         """Whether this drafter can start now, without loading (or downloading) a model."""
-        return drafter not in self.preset.draft_models or drafter in self._draft_models
+        return drafter not in self.preset.draft_models or drafter in self._draft_models or drafter in self._heads
 
 
 MAX_LINEUPS = 2  # loaded lineups kept; the least recently used goes first (hub lineups take gigabytes)

@@ -68,11 +68,13 @@ def test_the_head_drafts_from_the_verification_pass_alone(llava_lineup, monkeypa
 def test_the_recipes_are_the_method_and_one_ablation_each():
     by_name = {recipe.name: recipe for recipe in RECIPES}
     msd = by_name["msd"]
-    assert msd.decoupled and msd.multimodal_share(0, 300) == 0.0 and msd.multimodal_share(299, 300) == 1.0
-    assert 0.0 < msd.multimodal_share(200, 300) < 1.0  # stage two mixes multimodal data in progressively
-    assert not by_name["msd-no-decoupling"].decoupled
-    assert all(by_name["msd-multimodal-only"].multimodal_share(step, 300) == 1.0 for step in (0, 150, 299))
-    assert all(by_name["msd-text-stage-only"].multimodal_share(step, 300) == 0.0 for step in (0, 150, 299))
+    assert msd.decoupled and msd.steps(100, 200) == 300
+    assert msd.multimodal_share(99, 100, 200) == 0.0  # stage one: text only
+    assert 0.0 < msd.multimodal_share(150, 100, 200) < 1.0 == msd.multimodal_share(299, 100, 200)  # mixed in progressively
+    assert not by_name["msd-no-decoupling"].decoupled and by_name["msd-no-decoupling"].steps(100, 200) == 300
+    multimodal_only, text_only = by_name["msd-multimodal-only"], by_name["msd-text-stage-only"]
+    assert multimodal_only.steps(100, 200) == 200 and all(multimodal_only.multimodal_share(s, 100, 200) == 1.0 for s in (0, 199))
+    assert text_only.steps(100, 200) == 100 and all(text_only.multimodal_share(s, 100, 200) == 0.0 for s in (0, 99))
 
 
 def test_head_drafters_are_offered_where_their_weights_are(llava_lineup, tmp_path):

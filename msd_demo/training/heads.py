@@ -34,24 +34,29 @@ DEPTH = 2  # passes per training step: the true features, then the head's own pr
 class HeadRecipe:
     name: str
     decoupled: bool
-    text_share_of_steps: float  # stage one: text-only samples for this share of the steps
-    ramp: bool  # stage two: the multimodal share rises 0 -> 1 (else it is 1 from the start of stage two)
+    text_stage: bool  # stage one: text-only samples (language modelling)
+    multimodal_stage: bool  # stage two: multimodal samples
+    ramp: bool  # in stage two the multimodal share rises 0 -> 1 over its first half (else it is 1 throughout)
     purpose: str
 
-    def multimodal_share(self, step: int, steps: int) -> float:
-        text_steps = round(self.text_share_of_steps * steps)
-        if step < text_steps:
+    def steps(self, text_steps: int, multimodal_steps: int) -> int:
+        return text_steps * self.text_stage + multimodal_steps * self.multimodal_stage
+
+    def multimodal_share(self, step: int, text_steps: int, multimodal_steps: int) -> float:
+        stage_two_step = step - text_steps * self.text_stage
+        if stage_two_step < 0 or not self.multimodal_stage:
             return 0.0
         if not self.ramp:
             return 1.0
-        return min(1.0, (step - text_steps + 1) / max(1, steps - text_steps))
+        return min(1.0, (stage_two_step + 1) / max(1, multimodal_steps // 2))
 
 
+# Ablations remove one principle each and keep the rest, stage lengths included.
 RECIPES = (
-    HeadRecipe("msd", True, 1 / 3, True, "MSD: decoupled inputs, stage one on text, stage two mixing in multimodal data"),
-    HeadRecipe("msd-no-decoupling", False, 1 / 3, True, "ablation (a): visual positions fused like text tokens"),
-    HeadRecipe("msd-multimodal-only", True, 0.0, False, "ablation (b): one stage on multimodal data only"),
-    HeadRecipe("msd-text-stage-only", True, 1.0, False, "ablation (c): stage one only, text data"),
+    HeadRecipe("msd", True, True, True, True, "MSD: decoupled inputs; stage one on text, then multimodal data mixed in"),
+    HeadRecipe("msd-no-decoupling", False, True, True, True, "ablation (a): visual positions fused like text tokens"),
+    HeadRecipe("msd-multimodal-only", True, False, True, False, "ablation (b): stage two's multimodal data only, no text stage"),
+    HeadRecipe("msd-text-stage-only", True, True, False, False, "ablation (c): stage one only, text data"),
 )
 
 
@@ -142,7 +147,7 @@ def _shift_left(x: torch.Tensor) -> torch.Tensor:
 
 def train_head(
     recipe: HeadRecipe, objective: HeadObjective, pools: dict[str, list[FeatureSample]], schedule: Schedule,
-    batch_size: int, seed: int, checkpoint_dir: Path,
+    text_steps: int, batch_size: int, seed: int, checkpoint_dir: Path,
 ) -> Cost:
     """Resumable like every stage: the multimodal share follows the step count restored from the checkpoint."""
     head = objective.head
@@ -156,7 +161,7 @@ def train_head(
     progress = tqdm(total=schedule.steps, initial=cost.steps, desc=recipe.name, dynamic_ncols=True)
     spent, cpu_start, wall_start, last_save = (cost.cpu_seconds, cost.wall_seconds), time.process_time(), time.time(), time.time()
     while cost.steps < schedule.steps:
-        share = recipe.multimodal_share(cost.steps, schedule.steps)
+        share = recipe.multimodal_share(cost.steps, text_steps, schedule.steps - text_steps * recipe.text_stage)
         samples = [rng.choice(pools["multimodal"] if rng.random() < share else pools["text"]) for _ in range(batch_size)]
         loss, accuracies = objective(head_batch(samples, device))
         loss.backward()

@@ -48,7 +48,8 @@ class Plan:
     draft_text_blind: Schedule  # the world's questions without their image
     eval_examples: int  # per measured task
     vision_steps: int  # stage 0 of each VLM: its vision tower learns the cells (vision.py)
-    heads: Schedule  # each draft head on the target's features (msd and its ablations), all stages together
+    heads: Schedule  # draft heads on the target's features: stage two (multimodal), its steps and learning rate
+    head_text_steps: int  # stage one (text only), before stage two, for the heads whose recipe has it
     head_pools: dict[str, int]  # samples of target features: text, multimodal, and held-out multimodal
     head_batch_size: int
     eval_max_new_tokens: int = 160  # the longest description fits well within it
@@ -65,7 +66,7 @@ FULL = Plan(
     draft_text_language=Schedule(steps=600, learning_rate=2e-3, warmup=50),
     draft_text_blind=Schedule(steps=600, learning_rate=1e-3, warmup=50),
     eval_examples=200, vision_steps=600,
-    heads=Schedule(steps=1000, learning_rate=2e-3, warmup=60),
+    heads=Schedule(steps=1000, learning_rate=2e-3, warmup=60), head_text_steps=500,
     head_pools={"text": 1500, "multimodal": 3000, "heldout": 256}, head_batch_size=16,
 )
 QUICK = Plan(
@@ -75,7 +76,8 @@ QUICK = Plan(
     draft_text_language=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     draft_text_blind=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     eval_examples=2, eval_max_new_tokens=8, vision_steps=2,
-    heads=Schedule(steps=2, learning_rate=1e-3, warmup=1), head_pools={"text": 4, "multimodal": 4, "heldout": 2}, head_batch_size=2,
+    heads=Schedule(steps=2, learning_rate=1e-3, warmup=1), head_text_steps=2,
+    head_pools={"text": 4, "multimodal": 4, "heldout": 2}, head_batch_size=2,
 )
 SEEDS = {
     "tokenizer": 1, "target": 2, "draft-vlm": 3, "draft-text-language": 4, "draft-text-blind": 5,
@@ -153,7 +155,8 @@ def build_draft_text_stage(out: Path, plan: Plan) -> None:
 def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> None:
     """msd and its ablations (or the heads named): heads on the shipped target's features (heads.py)."""
     chosen = [r for r in heads.RECIPES if names is None or r.name in names]
-    pending = [r for r in chosen if not _already_done(out, r.name, plan.heads)]
+    schedules = {r.name: dataclasses.replace(plan.heads, steps=r.steps(plan.head_text_steps, plan.heads.steps)) for r in chosen}
+    pending = [r for r in chosen if not _already_done(out, r.name, schedules[r.name])]
     if not pending:
         return
     device = pick_device()
@@ -164,12 +167,15 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
         config = dataclasses.replace(heads.head_config_for(target), decoupled=recipe.decoupled)
         head = DraftHead(config).to(device)
         objective = heads.HeadObjective(head, target.get_input_embeddings(), target.get_output_embeddings())
-        cost = heads.train_head(recipe, objective, pools, plan.heads, plan.head_batch_size, SEEDS["heads"], checkpoints(out, recipe.name))
+        schedule = schedules[recipe.name]
+        cost = heads.train_head(
+            recipe, objective, pools, schedule, plan.head_text_steps, plan.head_batch_size, SEEDS["heads"], checkpoints(out, recipe.name)
+        )
         accuracies = heads.held_out_accuracy(objective, pools["heldout"])
-        record = heads.record_of(recipe, cost, accuracies, plan.heads, pools)
+        record = heads.record_of(recipe, cost, accuracies, schedule, pools)
         save_head(head, out / recipe.name, record)
         (checkpoints(out, recipe.name) / "last.pt").unlink()
-        done = {"final_steps": plan.heads.steps, "parameters": parameter_count(head), **record}
+        done = {"final_steps": schedule.steps, "parameters": parameter_count(head), **record}
         heads.write_record(checkpoints(out, recipe.name) / "done.json", done)
         print(f"{recipe.name}: {cost.steps} steps, {cost.cpu_seconds:.0f} s CPU; held-out top-1 by depth {accuracies}")
     from msd_demo.training.card import update_heads_section  # the card module imports this one

@@ -31,7 +31,8 @@ if not torch.cuda.is_available():
 # A GPU Space picks its hub preset here; an unknown name stops the app at startup with the allowed names.
 DEFAULT_PRESET = get_preset(os.environ.get("MSD_PRESET") or next(iter(PRESETS))).name
 _DEFAULT_DRAFTERS = PRESETS[DEFAULT_PRESET].drafters
-DEFAULT_DRAFTER = "model" if "model" in _DEFAULT_DRAFTERS else _DEFAULT_DRAFTERS[0]  # llava-1.5 has no `model`
+# The seed paper's method where the preset has it, else a draft model (llava-1.5 has no `model` either).
+DEFAULT_DRAFTER = next((name for name in ("msd", "model") if name in _DEFAULT_DRAFTERS), _DEFAULT_DRAFTERS[0])
 DEFAULTS = DecodeConfig()
 
 
