@@ -58,7 +58,7 @@ def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
         draft_models={"model": str(models_dir / "draft-vlm"), "text-only": str(models_dir / "draft-text"), **heads},
         description="the shipped tiny models trained on the shapes world (models/)",
         hardware="CPU",
-        size="target 6.2M, drafts 0.8M and 0.5M parameters (15 MB)",
+        size=f"target 6.2M, drafts 0.8M and 0.5M, heads 1.0M parameters each ({_megabytes(models_dir):.0f} MB)",
         video_frames=6,
         visual_words_file=str(models_dir / "visual_words.txt"),
     )
@@ -96,6 +96,11 @@ HUB_PRESETS = [
         video_frames=4,  # 576 image tokens a frame in a 4,096-token context
     ),
 ]
+def _megabytes(folder: Path) -> float:
+    files = [f for f in folder.rglob("*") if f.is_file() and ".checkpoints" not in f.parts] if folder.is_dir() else []
+    return sum(f.stat().st_size for f in files) / 2**20
+
+
 PRESETS = {"tiny": tiny_preset(), **{preset.name: preset for preset in HUB_PRESETS}}
 
 
