@@ -41,7 +41,7 @@ def test_defaults_and_a_clear_error_then_the_app_keeps_serving(client):
         client.predict(media=handle_file(str(ASSETS_DIR / "shapes_1.png")), prompt=QUESTION, gamma=99, api_name="/compare")
     final = client.predict(media=handle_file(str(ASSETS_DIR / "shapes_1.png")), prompt=QUESTION,
                            max_new_tokens=8, api_name="/compare")
-    assert final["drafter"] == "model" and final["temperature"] == 0 and "speedup" in final
+    assert final["drafter"] == "msd" and final["temperature"] == 0 and "speedup" in final
 
 
 def test_the_api_is_documented_under_its_name(client):

@@ -1,13 +1,14 @@
 """Draft heads on the target's features (msd and its ablations): exact incremental drafting, no extra
 target work, and their training writes heads the runtime loads."""
 
+import pytest
 import torch
 
 from msd_demo.engine import DecodeConfig, speculative
 from msd_demo.engine.drafters import DraftHead, HeadConfig, load_head, save_head
 from msd_demo.engine.drafters.head import KVCache
 from msd_demo.metrics import collect
-from msd_demo.training.heads import RECIPES
+from msd_demo.training.heads import RAMP_STEPS, RECIPES
 from tests.test_engine import IMAGE, QUESTION, VIDEO
 
 
@@ -67,14 +68,16 @@ def test_the_head_drafts_from_the_verification_pass_alone(llava_lineup, monkeypa
 
 def test_the_recipes_are_the_method_and_one_ablation_each():
     by_name = {recipe.name: recipe for recipe in RECIPES}
-    msd = by_name["msd"]
-    assert msd.decoupled and msd.steps(100, 200) == 300
-    assert msd.multimodal_share(99, 100, 200) == 0.0  # stage one: text only
-    assert 0.0 < msd.multimodal_share(150, 100, 200) < 1.0 == msd.multimodal_share(299, 100, 200)  # mixed in progressively
-    assert not by_name["msd-no-decoupling"].decoupled and by_name["msd-no-decoupling"].steps(100, 200) == 300
+    msd, ramp = by_name["msd"], RAMP_STEPS
+    assert msd.decoupled and msd.steps(100, 1000) == 100 + 1000 + ramp // 2
+    assert msd.multimodal_share(99, 100) == 0.0  # stage one: text only
+    assert 0.0 < msd.multimodal_share(100 + ramp // 2, 100) < 1.0 == msd.multimodal_share(100 + ramp, 100)  # mixed in progressively
+    shares = [msd.multimodal_share(step, 100) for step in range(msd.steps(100, 1000))]
+    assert sum(shares) == pytest.approx(1000, abs=1)  # as many multimodal samples as the multimodal-only ablation
+    assert not by_name["msd-no-decoupling"].decoupled and by_name["msd-no-decoupling"].steps(100, 1000) == msd.steps(100, 1000)
     multimodal_only, text_only = by_name["msd-multimodal-only"], by_name["msd-text-stage-only"]
-    assert multimodal_only.steps(100, 200) == 200 and all(multimodal_only.multimodal_share(s, 100, 200) == 1.0 for s in (0, 199))
-    assert text_only.steps(100, 200) == 100 and all(text_only.multimodal_share(s, 100, 200) == 0.0 for s in (0, 99))
+    assert multimodal_only.steps(100, 1000) == 1000 and all(multimodal_only.multimodal_share(s, 100) == 1.0 for s in (0, 999))
+    assert text_only.steps(100, 1000) == 100 and all(text_only.multimodal_share(s, 100) == 0.0 for s in (0, 99))
 
 
 def test_head_drafters_are_offered_where_their_weights_are(llava_lineup, tmp_path):

@@ -27,6 +27,7 @@ from msd_demo.engine.drafters.head import DraftHead, HeadConfig
 from msd_demo.training.data import IGNORE, Sample, collate
 from msd_demo.training.loop import CHECKPOINT_SECONDS, Cost, Schedule, resume_checkpoint, save_checkpoint
 
+RAMP_STEPS = 500  # stage two of msd: the multimodal share rises linearly from 0 to 1 over these steps
 DEPTH = 2  # passes per training step: the true features, then the head's own predictions
 
 
@@ -36,19 +37,21 @@ class HeadRecipe:
     decoupled: bool
     text_stage: bool  # stage one: text-only samples (language modelling)
     multimodal_stage: bool  # stage two: multimodal samples
-    ramp: bool  # in stage two the multimodal share rises 0 -> 1 over its first half (else it is 1 throughout)
+    ramp: bool  # stage two opens with RAMP_STEPS where the multimodal share rises 0 -> 1 (else it is 1 throughout)
     purpose: str
 
     def steps(self, text_steps: int, multimodal_steps: int) -> int:
-        return text_steps * self.text_stage + multimodal_steps * self.multimodal_stage
+        """Stage two is lengthened by the ramp's text half: every recipe with it sees as many multimodal samples."""
+        stage_two = multimodal_steps + (RAMP_STEPS // 2 if self.ramp else 0)
+        return text_steps * self.text_stage + stage_two * self.multimodal_stage
 
-    def multimodal_share(self, step: int, text_steps: int, multimodal_steps: int) -> float:
+    def multimodal_share(self, step: int, text_steps: int) -> float:
         stage_two_step = step - text_steps * self.text_stage
         if stage_two_step < 0 or not self.multimodal_stage:
             return 0.0
         if not self.ramp:
             return 1.0
-        return min(1.0, (stage_two_step + 1) / max(1, multimodal_steps // 2))
+        return min(1.0, (stage_two_step + 1) / RAMP_STEPS)
 
 
 # Ablations remove one principle each and keep the rest, stage lengths included.
@@ -161,7 +164,7 @@ def train_head(
     progress = tqdm(total=schedule.steps, initial=cost.steps, desc=recipe.name, dynamic_ncols=True)
     spent, cpu_start, wall_start, last_save = (cost.cpu_seconds, cost.wall_seconds), time.process_time(), time.time(), time.time()
     while cost.steps < schedule.steps:
-        share = recipe.multimodal_share(cost.steps, text_steps, schedule.steps - text_steps * recipe.text_stage)
+        share = recipe.multimodal_share(cost.steps, text_steps)
         samples = [rng.choice(pools["multimodal"] if rng.random() < share else pools["text"]) for _ in range(batch_size)]
         loss, accuracies = objective(head_batch(samples, device))
         loss.backward()
