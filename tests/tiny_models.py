@@ -68,7 +68,7 @@ def save_llava_models(folder: Path, tokenizer) -> Path:
 def random_head(target, decoupled: bool = True, seed: int = 7) -> DraftHead:
     """A random draft head sized for target (one decoder layer as wide as its features)."""
     seeded(seed)
-    return DraftHead(dataclasses.replace(head_config_for(target), decoupled=decoupled)).eval()
+    return DraftHead(dataclasses.replace(head_config_for(target, 64), decoupled=decoupled)).eval()
 
 
 def qwen2vl_models(tokenizer) -> dict[str, LoadedModel]:

@@ -197,10 +197,10 @@ def held_out_accuracy(objective: HeadObjective, pool: list[FeatureSample], batch
     return [round(t / len(batches), 4) for t in totals]
 
 
-def head_config_for(target) -> HeadConfig:
-    """One decoder layer as wide as the target's: it reads and predicts the target's features."""
+def head_config_for(target, intermediate_size: int) -> HeadConfig:
+    """One decoder layer as wide as the target's (it reads and predicts the target's features), with its own MLP width."""
     text = target.config.text_config
-    return HeadConfig(hidden_size=text.hidden_size, num_heads=text.num_attention_heads, intermediate_size=text.intermediate_size)
+    return HeadConfig(hidden_size=text.hidden_size, num_heads=text.num_attention_heads, intermediate_size=intermediate_size)
 
 
 def load_target(folder: Path, device):

@@ -52,6 +52,7 @@ class Plan:
     head_text_steps: int  # stage one (text only), before stage two, for the heads whose recipe has it
     head_pools: dict[str, int]  # samples of target features: text, multimodal, and held-out multimodal
     head_batch_size: int
+    head_intermediate_size: int  # the head's MLP width: it sets the draft's cost per token (the target's is 768)
     eval_max_new_tokens: int = 160  # the longest description fits well within it
 
 
@@ -68,6 +69,7 @@ FULL = Plan(
     eval_examples=200, vision_steps=600,
     heads=Schedule(steps=1000, learning_rate=2e-3, warmup=60), head_text_steps=500,
     head_pools={"text": 1500, "multimodal": 3000, "heldout": 256}, head_batch_size=16,
+    head_intermediate_size=256,  # a third of the target's: about 20% less draft time per token for ~0.01 less top-1
 )
 QUICK = Plan(
     name="quick", vocab_size=512, corpus_examples=500, batch_size=2,
@@ -77,7 +79,7 @@ QUICK = Plan(
     draft_text_blind=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     eval_examples=2, eval_max_new_tokens=8, vision_steps=2,
     heads=Schedule(steps=2, learning_rate=1e-3, warmup=1), head_text_steps=2,
-    head_pools={"text": 4, "multimodal": 4, "heldout": 2}, head_batch_size=2,
+    head_pools={"text": 4, "multimodal": 4, "heldout": 2}, head_batch_size=2, head_intermediate_size=32,
 )
 SEEDS = {
     "tokenizer": 1, "target": 2, "draft-vlm": 3, "draft-text-language": 4, "draft-text-blind": 5,
@@ -164,7 +166,7 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
     pools = _head_pools(out, plan, target, AutoProcessor.from_pretrained(str(out / "target")))
     for recipe in pending:
         torch.manual_seed(SEEDS["heads"])
-        config = dataclasses.replace(heads.head_config_for(target), decoupled=recipe.decoupled)
+        config = dataclasses.replace(heads.head_config_for(target, plan.head_intermediate_size), decoupled=recipe.decoupled)
         head = DraftHead(config).to(device)
         objective = heads.HeadObjective(head, target.get_input_embeddings(), target.get_output_embeddings())
         schedule = schedules[recipe.name]
