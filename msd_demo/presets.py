@@ -11,9 +11,9 @@ from msd_demo.engine.drafters import (
     DRAFTER_DESCRIPTIONS,
     HEAD_DRAFTERS,
     Drafter,
-    HeadDrafter,
     ModelDrafter,
     PromptLookupDrafter,
+    head_drafter,
     load_head,
 )
 from msd_demo.errors import UserInputError
@@ -129,7 +129,7 @@ class Lineup:
         if name == "prompt-lookup":
             return PromptLookupDrafter()
         if name in HEAD_DRAFTERS:
-            return HeadDrafter(name, self.head(name), self.target)
+            return head_drafter(name, self.head(name), self.target)
         return ModelDrafter(name, self.draft_model(name))
 
     def head(self, name: str):
