@@ -65,10 +65,11 @@ def save_llava_models(folder: Path, tokenizer) -> Path:
     return folder
 
 
-def random_head(target, decoupled: bool = True, seed: int = 7) -> DraftHead:
-    """A random draft head sized for target (one decoder layer as wide as its features)."""
+def random_head(target, decoupled: bool = True, seed: int = 7, **switches) -> DraftHead:
+    """A random draft head sized for target (one decoder layer as wide as its features); switches: the
+    HeadConfig fields of ViSpec's and FLASH's heads (visual_queries, global_feature, tokens_per_pass)."""
     seeded(seed)
-    return DraftHead(dataclasses.replace(head_config_for(target), decoupled=decoupled)).eval()
+    return DraftHead(dataclasses.replace(head_config_for(target), decoupled=decoupled, **switches)).eval()
 
 
 def qwen2vl_models(tokenizer) -> dict[str, LoadedModel]:

@@ -190,7 +190,8 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
 
 def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> None:
     """ViSpec's and FLASH's heads and their ablations (or those named): vision_heads.py."""
-    pending = [r for r in vision_heads.VISION_RECIPES if (names is None or r.name in names) and not _already_done(out, r.name, plan.vision_heads)]
+    chosen = [r for r in vision_heads.VISION_RECIPES if names is None or r.name in names]
+    pending = [r for r in chosen if not _already_done(out, r.name, plan.vision_heads)]
     if not pending:
         return
     device = pick_device()
@@ -212,7 +213,8 @@ def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = No
             recipe, objective, used, plan.vision_heads, 0, plan.head_batch_size, SEEDS["vision-heads"], checkpoints(out, recipe.name)
         )
         accuracies = heads.held_out_accuracy(objective, pools["heldout"])
-        record = heads.record_of(recipe, cost, accuracies, plan.vision_heads, {recipe.pool: pools[recipe.pool], "heldout": pools["heldout"]})
+        used_pools = {recipe.pool: pools[recipe.pool], "heldout": pools["heldout"]}
+        record = heads.record_of(recipe, cost, accuracies, plan.vision_heads, used_pools)
         _finish_head(out, recipe.name, head, plan.vision_heads, record)
     from msd_demo.training.card import update_heads_section  # the card module imports this one
 

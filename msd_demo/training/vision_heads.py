@@ -129,8 +129,9 @@ class VisionHeadObjective(torch.nn.Module):
 
     def _compressed(self, full: torch.Tensor, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Each row as the drafter feeds it (head.compress), right-padded: inputs [B, S', d], positions [B, S'], kept."""
+        valid = batch["valid"]
         rows = [
-            self.head.compress(full[r][batch["valid"][r]], batch["embeds"][r][batch["valid"][r]], batch["visual_mask"][r][batch["valid"][r]])
+            self.head.compress(full[r][valid[r]], batch["embeds"][r][valid[r]], batch["visual_mask"][r][valid[r]])
             for r in range(full.shape[0])
         ]
         length = max(len(positions) for _, positions in rows)
