@@ -187,7 +187,7 @@ def _comparisons_summary(comparisons: list[Comparison], greedy: bool) -> dict:
 
 def _passes_summary(steps: list) -> dict:
     """Drafted tokens per forward pass of the drafter, where it counts its passes (head drafters do)."""
-    counted = [step for step in steps if step.draft_passes]
+    counted = [step for step in steps if step.draft_passes and step.drafted]  # not a last step with no room to draft
     if not counted:
         return {}
     passes = sum(step.draft_passes for step in counted)

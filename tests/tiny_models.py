@@ -62,6 +62,8 @@ def save_llava_models(folder: Path, tokenizer) -> Path:
     target = LlavaForConditionalGeneration.from_pretrained(folder / "target")
     for seed, name in enumerate(("msd", "msd-no-decoupling"), start=7):
         save_head(random_head(target, decoupled=name == "msd", seed=seed), folder / name)
+    save_head(random_head(target, seed=9, visual_queries=4, global_feature=True), folder / "vispec")
+    save_head(random_head(target, seed=10, visual_queries=6, tokens_per_pass=2), folder / "flash")
     return folder
 
 
