@@ -54,7 +54,8 @@ def heads_section(out: Path) -> str:
     text_pools = f"{pools['text']} text-only, " if "text" in pools else ""
     long_answers = (
         f" ViSpec's heads train on {pools['long_answers']} long answers the target itself generated (greedy detailed "
-        "descriptions of world images and videos; `msd_demo/training/vision_heads.py`)." if "long_answers" in pools else ""
+        "descriptions of world images and videos; `msd_demo/training/vision_heads.py`), so they never saw the held-out "
+        "set's short answers (counts, colours, places, motion)." if "long_answers" in pools else ""
     )
     return (
         f"{HEADS_TITLE}\n\n"
