@@ -181,7 +181,17 @@ def _comparisons_summary(comparisons: list[Comparison], greedy: bool) -> dict:
         "draft_seconds_per_step": statistics.mean(step.draft_seconds for step in steps),
         "draft_seconds_per_drafted_token": sum(step.draft_seconds for step in steps) / drafted if drafted else 0.0,
         "verify_seconds_per_step": statistics.mean(step.verify_seconds for step in steps),
+        **_passes_summary(steps),
     }
+
+
+def _passes_summary(steps: list) -> dict:
+    """Drafted tokens per forward pass of the drafter, where it counts its passes (head drafters do)."""
+    counted = [step for step in steps if step.draft_passes and step.drafted]  # not a last step with no room to draft
+    if not counted:
+        return {}
+    passes = sum(step.draft_passes for step in counted)
+    return {"draft_passes_per_step": passes / len(counted), "tokens_per_pass": sum(len(step.drafted) for step in counted) / passes}
 
 
 def _tokens_per_second(runs: list[RunStats]) -> float:
@@ -194,14 +204,15 @@ def summary_table(result: dict) -> str:
         f"baseline: ours {baseline['tokens_per_second']:.1f} tokens/s, "
         f"transformers generate() {baseline['hf_generate_tokens_per_second']:.1f} tokens/s",
         f"{'drafter':<21}{'speedup':>9}{'theory':>9}{'tau':>7}{'alpha':>7}{'visual':>8}{'other':>7}"
-        f"{'draft ms/tok':>13}{'hf assisted':>13}  identical",
+        f"{'draft ms/tok':>13}{'tok/pass':>9}{'hf assisted':>13}  identical",
     ]
     for name, d in result["drafters"].items():
         hf = f"{d['hf_assisted_speedup']:.2f}x" if "hf_assisted_speedup" in d else "-"
         visual, other = d.get("acceptance_rate_visual_words"), d.get("acceptance_rate_other_words")
         lines.append(f"{name:<21}{d['speedup']:>8.2f}x{d['theoretical_speedup']:>8.2f}x{d['mean_accepted_tokens']:>7.2f}"
                      f"{d['acceptance_rate']:>7.2f}{_optional(visual):>8}{_optional(other):>7}"
-                     f"{d['draft_seconds_per_drafted_token'] * 1000:>13.2f}{hf:>13}  {d['identical']}")
+                     f"{d['draft_seconds_per_drafted_token'] * 1000:>13.2f}{_optional(d.get('tokens_per_pass')):>9}{hf:>13}"
+                     f"  {d['identical']}")
     return "\n".join(lines)
 
 

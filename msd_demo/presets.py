@@ -11,9 +11,9 @@ from msd_demo.engine.drafters import (
     DRAFTER_DESCRIPTIONS,
     HEAD_DRAFTERS,
     Drafter,
-    HeadDrafter,
     ModelDrafter,
     PromptLookupDrafter,
+    head_drafter,
     load_head,
 )
 from msd_demo.errors import UserInputError
@@ -58,7 +58,7 @@ def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
         draft_models={"model": str(models_dir / "draft-vlm"), "text-only": str(models_dir / "draft-text"), **heads},
         description="the shipped tiny models trained on the shapes world (models/)",
         hardware="CPU",
-        size=f"target 6.2M, drafts 0.8M and 0.5M, heads 1.0M parameters each ({_megabytes(models_dir):.0f} MB)",
+        size=f"target 6.2M, drafts 0.8M and 0.5M, heads 1.0M to 1.6M parameters each ({_megabytes(models_dir):.0f} MB)",
         video_frames=6,
         visual_words_file=str(models_dir / "visual_words.txt"),
     )
@@ -129,7 +129,7 @@ class Lineup:
         if name == "prompt-lookup":
             return PromptLookupDrafter()
         if name in HEAD_DRAFTERS:
-            return HeadDrafter(name, self.head(name), self.target)
+            return head_drafter(name, self.head(name), self.target)
         return ModelDrafter(name, self.draft_model(name))
 
     def head(self, name: str):

@@ -25,6 +25,7 @@ def step_json(step: Step) -> dict:
         "emitted": len(step.emitted),
         "draft_seconds": step.draft_seconds,
         "verify_seconds": step.verify_seconds,
+        "draft_passes": step.draft_passes,
         "drafted_tokens": [{"id": t.token_id, "text": t.text, "q": t.q, "p": t.p} for t in step.drafted],
         "emitted_tokens": [{"id": t.token_id, "text": t.text, "kind": t.kind, "p": t.p} for t in step.emitted],
     }

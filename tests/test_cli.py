@@ -85,7 +85,8 @@ def test_bench_writes_the_contract_fields(tmp_path, llava_dir):
                  "--max-new-tokens", "10", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert {"tokens_per_second", "hf_generate_tokens_per_second"} <= set(result["baseline"])
-    assert set(result["drafters"]) == {"model", "text-only", "prompt-lookup", "msd", "msd-no-decoupling"}
+    assert set(result["drafters"]) == {"model", "text-only", "prompt-lookup", "msd", "msd-no-decoupling", "vispec", "flash"}
+    assert result["drafters"]["flash"]["tokens_per_pass"] > 1.0 == result["drafters"]["vispec"]["tokens_per_pass"]
     for summary in result["drafters"].values():
         assert {"speedup", "mean_accepted_tokens", "acceptance_rate", "identical", "theoretical_speedup"} <= set(summary)
         assert summary["identical"] is True

@@ -34,7 +34,8 @@ def test_the_target_describes_held_out_images_exactly(shipped, row):
 
 
 @pytest.mark.parametrize("drafter", ["model", "text-only", "prompt-lookup", "msd", "msd-no-decoupling", "msd-multimodal-only",
-                                     "msd-text-stage-only"])
+                                     "msd-text-stage-only", "vispec", "vispec-no-adaptor", "flash", "flash-no-compression",
+                                     "flash-one-token"])
 def test_every_drafter_is_lossless_on_a_video(shipped, drafter):
     row = next(row for row in SUITE if "video" in row)
     media = load_media(ASSETS / row["video"], get_preset("tiny").video_frames)
@@ -54,3 +55,13 @@ def test_the_msd_head_drafts_the_visual_words_the_text_stage_alone_cannot(shippe
         assert comparison.identical
         alpha[drafter] = acceptance_by_word_class(comparison.speculative.steps, words)["visual"]
     assert alpha["msd"] > 0.8 and alpha["msd"] > alpha["msd-text-stage-only"] + 0.2, alpha
+
+
+@pytest.mark.parametrize("drafter", ["vispec", "flash"])
+def test_the_vision_heads_are_lossless_on_an_image_and_flash_drafts_two_tokens_a_pass(shipped, drafter):
+    row = next(row for row in SUITE if "image" in row)
+    comparison = compare(shipped, Request(row["prompt"], load_media(ASSETS / row["image"]), drafter, DecodeConfig(max_new_tokens=96)))
+    assert comparison.identical and comparison.speculative.alpha > 0.5
+    steps = [step for step in comparison.speculative.steps if step.drafted]
+    tokens_per_pass = sum(len(step.drafted) for step in steps) / sum(step.draft_passes for step in steps)
+    assert tokens_per_pass > 1.5 if drafter == "flash" else tokens_per_pass == 1.0

@@ -5,6 +5,7 @@ import random
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
+from msd_demo.engine.drafters import load_head
 from msd_demo.media import Media
 from msd_demo.prompt import build_prompt
 from msd_demo.training.__main__ import main
@@ -29,6 +30,9 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     assert torch.isfinite(model(**build_prompt(tokenizer, example.question, None, torch.device("cpu")).model_inputs).logits).all()
     card = (tmp_path / "README.md").read_text()
     assert "python -m msd_demo.training --quick" in card and "count accuracy" in card
+    for name, per_pass in (("vispec", 1), ("vispec-no-adaptor", 1), ("flash", 2), ("flash-no-compression", 2), ("flash-one-token", 1)):
+        head = load_head(tmp_path / name, torch.device("cpu"), torch.float32)  # the vision_heads stage ran (quick)
+        assert head.config.tokens_per_pass == per_pass and f"`{name}`" in card
 
 
 def test_training_sample_is_the_inference_prompt_then_the_answer(tmp_path):

@@ -77,7 +77,7 @@ def speculative(
         drafted, emitted = _fates(target, draft, verdict, p)
         yield Step(
             run.step_index, drafted, verdict.num_accepted, run.emit(emitted),
-            draft_timer.seconds, verify_timer.seconds, target_top=run.top(p),
+            draft_timer.seconds, verify_timer.seconds, target_top=run.top(p), draft_passes=draft.passes,
         )
 
 

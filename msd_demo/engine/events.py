@@ -45,6 +45,7 @@ class Step:
     is_prefill: bool = False
     # The target's top candidates at each verified position (len(drafted) + 1 of them), for the inspector.
     target_top: tuple[tuple[Candidate, ...], ...] = field(default=(), repr=False)
+    draft_passes: int | None = None  # the drafter's forward passes for this step's drafts (head drafters count them)
 
     @property
     def seconds(self) -> float:

@@ -15,8 +15,9 @@ from msd_demo.training import stages
 from msd_demo.training.card import write_card
 from msd_demo.training.evaluate import decode_times, evaluate_target
 from msd_demo.training.heads import RECIPES
+from msd_demo.training.vision_heads import VISION_RECIPES
 
-STAGES = ("tokenizer", "target", "draft-vlm", "draft-text", "heads", "eval")
+STAGES = ("tokenizer", "target", "draft-vlm", "draft-text", "heads", "vision_heads", "eval")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -25,7 +26,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
     parser.add_argument("--quick", action="store_true", help="a tiny smoke build: a few steps, a few eval examples")
     parser.add_argument("--steps", type=int, help="train every stage (and phase) for this many steps")
-    parser.add_argument("--heads", help=f"heads stage: a comma-separated subset of {','.join(r.name for r in RECIPES)} "
+    parser.add_argument("--heads", help="heads and vision_heads stages: a comma-separated subset of "
+                        f"{','.join(r.name for r in RECIPES + VISION_RECIPES)} "
                         "(two processes can train different heads side by side)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="torch CPU threads (default: all cores)")
     args = parser.parse_args(argv)
@@ -33,7 +35,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     unknown = sorted(set(args.stages) - set(STAGES))
     if unknown:
         parser.error(f"unknown stage(s) {', '.join(unknown)}; allowed: {', '.join(STAGES)}")
-    names = [r.name for r in RECIPES]
+    names = [r.name for r in RECIPES + VISION_RECIPES]
     args.heads = [h.strip() for h in args.heads.split(",")] if args.heads else names
     if set(args.heads) - set(names):
         parser.error(f"unknown head(s) {', '.join(sorted(set(args.heads) - set(names)))}; allowed: {', '.join(names)}")
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         "draft-vlm": lambda: stages.build_vlm_stage(args.out, plan, "draft-vlm"),
         "draft-text": lambda: stages.build_draft_text_stage(args.out, plan),
         "heads": lambda: stages.build_heads_stage(args.out, plan, args.heads),
+        "vision_heads": lambda: stages.build_vision_heads_stage(args.out, plan, args.heads),
         "eval": lambda: run_eval(args.out, plan, command.strip()),
     }
     for stage in args.stages:

@@ -36,13 +36,14 @@ HEADS_TITLE = "## Draft heads"
 
 def heads_section(out: Path) -> str:
     """One row per head folder: its recipe, size, cost and how often its top choice is the target's."""
-    rows = []
-    for folder in sorted(out.glob("msd*/head_config.json")):
+    rows, pools = [], {}
+    for folder in sorted(out.glob("*/head_config.json")):
         saved = json.loads(folder.read_text())
         record = saved.get("training", {})
         if not record:
             continue
         cost, accuracy = record["cost"], record["held_out_top1_by_depth"]
+        pools.update(record["pool_sizes"])
         megabytes = _folder_megabytes(folder.parent)
         rows.append(
             f"| `{folder.parent.name}` | {record['recipe']['purpose']} | {megabytes:.1f} MB | {cost['steps']} | "
@@ -50,17 +51,24 @@ def heads_section(out: Path) -> str:
         )
     if not rows:
         return ""
-    pools = record["pool_sizes"]
+    text_pools = f"{pools['text']} text-only, " if "text" in pools else ""
+    long_answers = (
+        f" ViSpec's heads train on {pools['long_answers']} long answers the target itself generated (greedy detailed "
+        "descriptions of world images and videos; `msd_demo/training/vision_heads.py`), so they never saw the held-out "
+        "set's short answers (counts, colours, places, motion)." if "long_answers" in pools else ""
+    )
     return (
         f"{HEADS_TITLE}\n\n"
         "EAGLE-style heads that draft from the target's own features (`msd_demo/engine/drafters/head.py`): one "
         "decoder layer as wide as the target's, borrowing the target's embedding and LM head (not stored). "
         "They learn the target, not the data: features and greedy choices come from the shipped target reading "
-        f"world samples ({pools['text']} text-only, {pools['multimodal']} images and videos; "
-        "`msd_demo/training/heads.py`). Each trains on the target's true features and then on its own predictions "
-        "in their place, as while drafting. Top-1: held-out share of answer tokens where the head's first choice "
-        f"is the target's, drafting 1 and 2 tokens ahead ({pools['heldout']} fresh multimodal samples).\n\n"
-        "| head | recipe | on disk | steps | CPU time | top-1, depth 1 / 2 |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
+        f"world samples ({text_pools}{pools.get('multimodal', 0)} images and videos; "
+        f"`msd_demo/training/heads.py`).{long_answers} Each trains on the target's true features and then on its own "
+        "predictions in their place, as while drafting. Top-1: held-out share of answer tokens where the head's first "
+        f"choice is the target's, drafting 1 and 2 tokens ahead ({pools['heldout']} fresh multimodal samples); for "
+        "heads that draft two tokens a pass, a third figure: the second token of a pass, from the true features.\n\n"
+        "| head | recipe | on disk | steps | CPU time | top-1, depth 1 / 2 (/ second token of a pass) |\n"
+        "|---|---|---|---|---|---|\n" + "\n".join(rows)
     )
 
 

@@ -189,11 +189,11 @@ def train_head(
 def held_out_accuracy(objective: HeadObjective, pool: list[FeatureSample], batch_size: int = 32) -> list[float]:
     """Per drafting depth, the share of answer tokens where the head's top choice is the target's."""
     device = next(objective.head.parameters()).device
-    totals = [0.0] * objective.depth
+    totals = None  # one per drafting depth (and, for heads with an extra output path, its token)
     batches = [pool[i:i + batch_size] for i in range(0, len(pool), batch_size)]
     for samples in batches:
         _, accuracies = objective(head_batch(samples, device))
-        totals = [t + a for t, a in zip(totals, accuracies)]
+        totals = [t + a for t, a in zip(totals or [0.0] * len(accuracies), accuracies)]
     return [round(t / len(batches), 4) for t in totals]
 
 

@@ -1,4 +1,4 @@
-"""The build's stages: tokenizer, target, draft-vlm, draft-text, heads. Each trains, then saves fp16 safetensors.
+"""The build's stages: tokenizer, target, draft-vlm, draft-text, heads, vision_heads. Each trains, then saves fp16 safetensors.
 
 A finished stage leaves `<out>/.checkpoints/<stage>/done.json` (its steps and cost) and is skipped on a
 re-run with the same plan; an unfinished one resumes from its last checkpoint.
@@ -15,7 +15,7 @@ from transformers import AutoProcessor, LlamaForCausalLM, LlavaForConditionalGen
 
 from msd_demo.engine.drafters.head import DraftHead, save_head
 from msd_demo.training import architectures as arch
-from msd_demo.training import heads
+from msd_demo.training import heads, vision_heads
 from msd_demo.training.data import corpus, text_batches, vlm_batches
 from msd_demo.training.loop import Cost, Schedule, pick_device, train
 from msd_demo.training.vision import pretrain_vision
@@ -53,6 +53,8 @@ class Plan:
     head_pools: dict[str, int]  # samples of target features: text, multimodal, and held-out multimodal
     head_batch_size: int
     head_intermediate_size: int  # the head's MLP width: it sets the draft's cost per token (the target's is 768)
+    vision_heads: Schedule  # ViSpec's and FLASH's heads (and their ablations): one pool, one stage
+    long_answers: int  # ViSpec's training data: the target's own detailed descriptions
     eval_max_new_tokens: int = 160  # the longest description fits well within it
 
 
@@ -70,6 +72,7 @@ FULL = Plan(
     heads=Schedule(steps=1000, learning_rate=2e-3, warmup=60), head_text_steps=500,
     head_pools={"text": 1500, "multimodal": 3000, "heldout": 256}, head_batch_size=16,
     head_intermediate_size=256,  # a third of the target's: about 20% less draft time per token for ~0.01 less top-1
+    vision_heads=Schedule(steps=600, learning_rate=2e-3, warmup=60), long_answers=1200,
 )
 QUICK = Plan(
     name="quick", vocab_size=512, corpus_examples=500, batch_size=2,
@@ -80,11 +83,13 @@ QUICK = Plan(
     eval_examples=2, eval_max_new_tokens=8, vision_steps=2,
     heads=Schedule(steps=2, learning_rate=1e-3, warmup=1), head_text_steps=2,
     head_pools={"text": 4, "multimodal": 4, "heldout": 2}, head_batch_size=2, head_intermediate_size=32,
+    vision_heads=Schedule(steps=2, learning_rate=1e-3, warmup=1), long_answers=2,
 )
 SEEDS = {
     "tokenizer": 1, "target": 2, "draft-vlm": 3, "draft-text-language": 4, "draft-text-blind": 5,
     "head-pool-text": 6, "head-pool-multimodal": 7, "head-pool-heldout": 8,
     "heads": 9,  # every head: the same initialisation and sample stream, so ablations differ only by recipe
+    "long-answers": 10, "vision-heads": 11,  # as "heads", for ViSpec's and FLASH's heads and their ablations
 }
 
 
@@ -183,6 +188,65 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
     from msd_demo.training.card import update_heads_section  # the card module imports this one
 
     update_heads_section(out)
+
+
+def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> None:
+    """ViSpec's and FLASH's heads and their ablations (or those named): vision_heads.py."""
+    chosen = [r for r in vision_heads.VISION_RECIPES if names is None or r.name in names]
+    pending = [r for r in chosen if not _already_done(out, r.name, plan.vision_heads)]
+    if not pending:
+        return
+    device = pick_device()
+    target = heads.load_target(out / "target", device).requires_grad_(False)
+    processor = AutoProcessor.from_pretrained(str(out / "target"))
+    pools = _head_pools(out, plan, target, processor)
+    if any(r.pool == "long_answers" for r in pending):
+        pools["long_answers"] = _long_answer_pool(out, plan, target, processor)
+    for recipe in pending:
+        torch.manual_seed(SEEDS["vision-heads"])
+        config = dataclasses.replace(
+            heads.head_config_for(target, plan.head_intermediate_size), visual_queries=recipe.visual_queries, global_feature=recipe.global_feature,
+            tokens_per_pass=recipe.tokens_per_pass,
+        )
+        head = DraftHead(config).to(device)
+        objective = vision_heads.VisionHeadObjective(head, target.get_input_embeddings(), target.get_output_embeddings())
+        used = {"multimodal": pools[recipe.pool], "text": []}
+        cost = heads.train_head(
+            recipe, objective, used, plan.vision_heads, 0, plan.head_batch_size, SEEDS["vision-heads"], checkpoints(out, recipe.name)
+        )
+        accuracies = heads.held_out_accuracy(objective, pools["heldout"])
+        used_pools = {recipe.pool: pools[recipe.pool], "heldout": pools["heldout"]}
+        record = heads.record_of(recipe, cost, accuracies, plan.vision_heads, used_pools)
+        _finish_head(out, recipe.name, head, plan.vision_heads, record)
+    from msd_demo.training.card import update_heads_section  # the card module imports this one
+
+    update_heads_section(out)
+
+
+def _finish_head(out: Path, name: str, head: DraftHead, schedule: Schedule, record: dict) -> None:
+    save_head(head, out / name, record)
+    (checkpoints(out, name) / "last.pt").unlink()
+    done = {"final_steps": schedule.steps, "parameters": parameter_count(head), **record}
+    heads.write_record(checkpoints(out, name) / "done.json", done)
+    accuracies = record["held_out_top1_by_depth"]
+    print(f"{name}: {record['cost']['steps']} steps, {record['cost']['cpu_seconds']:.0f} s CPU; held-out top-1 {accuracies}")
+
+
+def _long_answer_pool(out: Path, plan: Plan, target, processor) -> list:
+    """The target's long answers and its features on them, kept beside the checkpoints like the other pools."""
+    path = checkpoints(out, "vision_heads") / "long_answers.pt"
+    if path.exists():
+        saved = torch.load(path, weights_only=False)
+        if saved["count"] == plan.long_answers:
+            return saved["pool"]
+    samples = vision_heads.long_answer_samples(
+        target, processor, plan.long_answers, SEEDS["long-answers"], plan.head_batch_size, plan.eval_max_new_tokens
+    )
+    batches = (samples[i: i + plan.batch_size] for i in range(0, len(samples), plan.batch_size))
+    pool = heads.feature_pool(target, batches, len(samples), processor.tokenizer.pad_token_id, "features: long answers")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"count": plan.long_answers, "pool": pool}, path)
+    return pool
 
 
 def _head_pools(out: Path, plan: Plan, target, processor) -> dict[str, list]:

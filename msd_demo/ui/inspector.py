@@ -19,11 +19,18 @@ def inspector_html(steps: tuple[Step, ...], number: int) -> str:
     step = steps[number - 1]
     rows = [_draft_row(step, i) for i in range(len(step.drafted))] + [_final_row(step)]
     header = (f"<p><b>Step {number} of {len(steps)}</b>: drafted {len(step.drafted)}, accepted {step.accepted}, "
-              f"emitted {len(step.emitted)} · draft {step.draft_seconds * 1e3:.2f} ms · "
+              f"emitted {len(step.emitted)} · draft {step.draft_seconds * 1e3:.2f} ms{_passes(step)} · "
               f"verify {step.verify_seconds * 1e3:.2f} ms (one target pass over all drafts)</p>")
     head = ("<tr><th>position</th><th>drafted token</th><th>q</th><th>p</th><th>min(1, p/q)</th>"
             "<th>decision</th><th>target's top candidates (p)</th></tr>")
     return f'<div class="msd-inspector">{header}<table>{head}{"".join(rows)}</table></div>'
+
+
+def _passes(step: Step) -> str:
+    """A head drafter's forward passes: FLASH's heads draft more than one token per pass."""
+    if not step.draft_passes:
+        return ""
+    return f" in {step.draft_passes} draft pass{'es' if step.draft_passes > 1 else ''}"
 
 
 def _draft_row(step: Step, position: int) -> str:

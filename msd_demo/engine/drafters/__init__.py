@@ -1,6 +1,7 @@
 """Drafting methods, one file each, behind the protocol in base.py."""
 
 from msd_demo.engine.drafters.base import Draft, Drafter, DraftRequest
+from msd_demo.engine.drafters.flash import FlashDrafter, head_drafter
 from msd_demo.engine.drafters.head import DraftHead, HeadConfig, load_head, save_head
 from msd_demo.engine.drafters.model import ModelDrafter
 from msd_demo.engine.drafters.msd import HeadDrafter
@@ -16,11 +17,21 @@ DRAFTER_DESCRIPTIONS = {
     "msd-no-decoupling": "msd ablation: visual positions are fused like text tokens (no decoupling)",
     "msd-multimodal-only": "msd ablation: one stage on multimodal data only (no text stage)",
     "msd-text-stage-only": "msd ablation: stage one only, text data (no multimodal stage)",
+    "vispec": "a head with a vision adaptor: the image compressed into a few learned queries where it stood, and a global "
+    "image feature added to every text input; trained on the target's own long answers (ViSpec, Kang et al. 2025)",
+    "vispec-no-adaptor": "vispec ablation: every visual token enters, no queries and no global feature",
+    "flash": "a head over a few latent queries of the visual tokens that drafts two tokens per pass of its layer "
+    "(semi-autoregressive; FLASH, 2025)",
+    "flash-no-compression": "flash ablation: every visual token enters (no latent queries)",
+    "flash-one-token": "flash ablation: one token per pass",
 }
 # Drafters that are heads on the target's features, each with its weights in a folder of its own.
-HEAD_DRAFTERS = ("msd", "msd-no-decoupling", "msd-multimodal-only", "msd-text-stage-only")
+HEAD_DRAFTERS = (
+    "msd", "msd-no-decoupling", "msd-multimodal-only", "msd-text-stage-only",
+    "vispec", "vispec-no-adaptor", "flash", "flash-no-compression", "flash-one-token",
+)
 
 __all__ = [
-    "DRAFTER_DESCRIPTIONS", "HEAD_DRAFTERS", "Draft", "DraftHead", "DraftRequest", "Drafter", "HeadConfig", "HeadDrafter",
-    "ModelDrafter", "PromptLookupDrafter", "load_head", "save_head",
+    "DRAFTER_DESCRIPTIONS", "HEAD_DRAFTERS", "Draft", "DraftHead", "DraftRequest", "Drafter", "FlashDrafter", "HeadConfig",
+    "HeadDrafter", "ModelDrafter", "PromptLookupDrafter", "head_drafter", "load_head", "save_head",
 ]

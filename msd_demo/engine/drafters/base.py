@@ -31,6 +31,7 @@ class DraftRequest:
 class Draft:
     token_ids: list[int]
     q: torch.Tensor | None  # [k, V_shared] draft distributions; None = deterministic proposals (q one-hot)
+    passes: int | None = None  # forward passes of the draft model (or head) it took; None where not counted
 
 
 class Drafter(Protocol):

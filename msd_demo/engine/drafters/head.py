@@ -8,6 +8,14 @@ The head's input at sequence position i:
 One decoder layer maps the inputs to g_i, a prediction of the target's feature h_i, which the target's own
 LM head reads: q(token i + 1). While drafting, g_i stands in for the h_i the target has not computed yet.
 The target's embedding and LM head are borrowed at run time, so a head stores only its own ~1 M weights.
+
+Switches for the heads of ViSpec and FLASH (all off for msd, whose saved configs load unchanged):
+- `visual_queries` N > 0: the prompt's visual tokens are compressed into N learned queries that stand at N
+  of the visual positions (vision_adaptor.py); text positions keep their own positions, so the head's
+  cache holds fewer entries than the sequence has tokens.
+- `global_feature`: a pooled image feature, projected, is added to every text token's input (ViSpec).
+- `tokens_per_pass` k > 1: a small extra output path turns g_i and the token it chose into a guess of
+  g_{i+1}, so one pass of the decoder layer drafts k tokens (FLASH's semi-autoregressive drafting).
 """
 
 import json
@@ -18,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from msd_demo.engine.drafters.vision_adaptor import AheadPath, VisionAdaptor
 
 CONFIG_FILE, WEIGHTS_FILE = "head_config.json", "head.safetensors"
 
@@ -30,6 +40,9 @@ class HeadConfig:
     decoupled: bool = True  # MSD: visual positions take the visual embeddings, not fused text inputs
     rope_theta: float = 10_000.0
     norm_eps: float = 1e-6
+    visual_queries: int = 0  # 0: every visual token enters; N: N learned queries over them (ViSpec, FLASH)
+    global_feature: bool = False  # ViSpec: a pooled image feature added to every text token's input
+    tokens_per_pass: int = 1  # FLASH: tokens drafted per pass of the decoder layer
 
 
 class KVCache:
@@ -66,19 +79,48 @@ class DraftHead(nn.Module):
         self.attention_out = nn.Linear(d, d, bias=False)
         self.gate_up = nn.Linear(d, 2 * config.intermediate_size, bias=False)
         self.down = nn.Linear(config.intermediate_size, d, bias=False)
+        self.adaptor = VisionAdaptor(config) if config.visual_queries or config.global_feature else None
+        self.ahead = AheadPath(d, eps) if config.tokens_per_pass > 1 else None
         head_dim = d // config.num_heads
         inverse_frequencies = config.rope_theta ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
         self.register_buffer("inverse_frequencies", inverse_frequencies, persistent=False)
 
-    def inputs(self, token_embeds, previous_features, visual_embeds=None, visual_mask=None) -> torch.Tensor:
-        """[..., d] per position; visual_mask [...] marks image/video tokens (their visual_embeds are used)."""
+    def inputs(self, token_embeds, previous_features, visual_embeds=None, visual_mask=None, image=None) -> torch.Tensor:
+        """[..., d] per position; visual_mask [...] marks image/video tokens (their visual_embeds are used);
+        image: the global image feature ([d], or [B, 1, d]) added to text inputs, from `image_feature`."""
         fused = self.fuse(torch.cat([token_embeds, previous_features], dim=-1))
+        if image is not None:
+            fused = fused + image
         if self.visual is None or visual_mask is None or not bool(visual_mask.any()):
             return fused  # without decoupling, a visual position is a placeholder token fused with a feature
         return torch.where(visual_mask[..., None], self.visual(visual_embeds), fused)
 
+    def image_feature(self, visual_embeds: torch.Tensor, visual_mask: torch.Tensor) -> torch.Tensor | None:
+        """ViSpec's global feature, [d] ([B, 1, d] for a batch); None for heads without it or prompts without media."""
+        if self.adaptor is None or not self.config.global_feature or not bool(visual_mask.any()):
+            return None
+        return self.adaptor.global_feature(visual_embeds, visual_mask)
+
+    def compress(self, inputs: torch.Tensor, visual_embeds, visual_mask) -> tuple[torch.Tensor, torch.Tensor]:
+        """One sequence's inputs [S, d] -> (inputs [S', d], their positions [S']): with visual_queries, the
+        visual positions are replaced by the queries' latents; otherwise all of it, at positions 0..S-1."""
+        everything = torch.arange(inputs.shape[0], device=inputs.device)
+        if self.adaptor is None or not self.config.visual_queries or visual_mask is None or not bool(visual_mask.any()):
+            return inputs, everything
+        latents, query_positions = self.adaptor.compress(visual_embeds[visual_mask], everything[visual_mask], self.rotary)
+        keep = ~visual_mask
+        keep[query_positions] = True
+        inputs = inputs.clone()
+        inputs[query_positions] = latents if self.visual is None else self.visual(latents)
+        return inputs[keep], everything[keep]
+
+    def rotary(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Rotary position embedding of x [..., H, S, head_dim] at positions [S]."""
+        cos, sin = self._rotation(positions, x.dtype)
+        return _rotate(x, cos, sin)
+
     def forward(self, inputs: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """inputs [B, S, d], positions [S] -> predicted features [B, S, d] (the LM head's input)."""
+        """inputs [B, S, d], positions [S] or [B, S] -> predicted features [B, S, d] (the LM head's input)."""
         batch, length, d = inputs.shape
         heads = self.config.num_heads
         q, k, v = self.qkv(self.attention_norm(inputs)).view(batch, length, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
@@ -98,7 +140,9 @@ class DraftHead(nn.Module):
         return self.norm(x)
 
     def _rotation(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        angles = positions.to(self.inverse_frequencies)[:, None] * self.inverse_frequencies[None]  # [S, head_dim / 2]
+        angles = positions.to(self.inverse_frequencies)[..., None] * self.inverse_frequencies  # [(B,) S, head_dim / 2]
+        if angles.dim() == 3:  # per-row positions (a training batch of compressed sequences): broadcast over heads
+            angles = angles[:, None]
         return angles.cos().to(dtype), angles.sin().to(dtype)
 
 

@@ -2,7 +2,9 @@
 
 The head (head.py) borrows the target's embedding and LM head. It knows the target's feature of every
 token the target has verified (handed over by the engine from the forwards it ran anyway) and stands in
-its own predictions for the tokens it drafts. Its ablations are the same drafter with other weights.
+its own predictions for the tokens it drafts. Its ablations are the same drafter with other weights, and
+so is `vispec`: its head compresses the prompt's visual tokens (the cache then holds fewer entries than the
+sequence has tokens: `dropped` of them) and adds a global image feature to every text token's input.
 """
 
 import torch
@@ -36,9 +38,12 @@ class HeadDrafter:
         ids = prompt.input_ids[0]
         previous = torch.cat([torch.zeros_like(features.hidden[:1]), features.hidden[:-1]])
         visual_mask = prompt.visual_mask.to(self.device)
-        inputs = self.head.inputs(self.embed(ids), previous, features.embeds, visual_mask)
-        self.head(inputs[None], torch.arange(len(ids), device=self.device), self.cache)
-        self.fed = len(ids)  # positions in the head's cache computed from the target's true features
+        self.image = self.head.image_feature(features.embeds, visual_mask)  # ViSpec's global feature, else None
+        inputs = self.head.inputs(self.embed(ids), previous, features.embeds, visual_mask, self.image)
+        inputs, positions = self.head.compress(inputs, features.embeds, visual_mask)
+        self.head(inputs[None], positions, self.cache)
+        self.fed = len(ids)  # sequence positions computed from the target's true features
+        self.dropped = len(ids) - len(positions)  # visual positions the head's cache holds no entry for
 
     def propose(self, generated: list[int], gamma: int, target_hidden: torch.Tensor | None = None) -> Draft:
         if target_hidden is not None and len(target_hidden):
@@ -52,7 +57,7 @@ class HeadDrafter:
             q.append(probs)
             if i < gamma - 1:  # the head's own prediction g stands in for the target feature not yet computed
                 feature = self._step(torch.tensor(token_ids[-1:], device=self.device), feature[None], position + i)[-1]
-        return Draft(token_ids, torch.stack(q) if q else None)
+        return Draft(token_ids, torch.stack(q) if q else None, passes=max(gamma, 1))  # the catch-up, then one a token
 
     def _catch_up(self, sequence: list[int]) -> torch.Tensor:
         """Drop the head's guesses from the last draft, feed the verified tokens with the target's true
@@ -60,7 +65,7 @@ class HeadDrafter:
         last = len(sequence) - 1
         if self.known.shape[0] != last:
             raise RuntimeError(f"the head knows {self.known.shape[0]} target features for {last} verified tokens")
-        self.cache.crop(self.fed)
+        self.cache.crop(self.fed - self.dropped)  # the cache's length, not the sequence's
         ids = torch.tensor(sequence[self.fed:], device=self.device)
         features = self._step(ids, self.known[self.fed - 1: last], self.fed)
         self.fed = len(sequence)
@@ -68,6 +73,6 @@ class HeadDrafter:
 
     def _step(self, ids: torch.Tensor, previous_features: torch.Tensor, start: int) -> torch.Tensor:
         """Feed tokens at positions start.. with the features before them; returns their g, [S, d]."""
-        inputs = self.head.inputs(self.embed(ids), previous_features)
+        inputs = self.head.inputs(self.embed(ids), previous_features, image=self.image)
         positions = torch.arange(start, start + len(ids), device=self.device)
         return self.head(inputs[None], positions, self.cache)[0]
