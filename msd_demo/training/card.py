@@ -60,7 +60,8 @@ def heads_section(out: Path) -> str:
     return (
         f"{HEADS_TITLE}\n\n"
         "EAGLE-style heads that draft from the target's own features (`msd_demo/engine/drafters/head.py`): one "
-        "decoder layer as wide as the target's, borrowing the target's embedding and LM head (not stored). "
+        "decoder layer as wide as the target's features (its MLP 256 wide, a third of the target's), borrowing the "
+        "target's embedding and LM head (not stored). "
         "They learn the target, not the data: features and greedy choices come from the shipped target reading "
         f"world samples ({text_pools}{pools.get('multimodal', 0)} images and videos; "
         f"`msd_demo/training/heads.py`).{long_answers} Each trains on the target's true features and then on its own "

@@ -205,8 +205,8 @@ def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = No
     for recipe in pending:
         torch.manual_seed(SEEDS["vision-heads"])
         config = dataclasses.replace(
-            heads.head_config_for(target, plan.head_intermediate_size), visual_queries=recipe.visual_queries, global_feature=recipe.global_feature,
-            tokens_per_pass=recipe.tokens_per_pass,
+            heads.head_config_for(target, plan.head_intermediate_size), visual_queries=recipe.visual_queries,
+            global_feature=recipe.global_feature, tokens_per_pass=recipe.tokens_per_pass,
         )
         head = DraftHead(config).to(device)
         objective = vision_heads.VisionHeadObjective(head, target.get_input_embeddings(), target.get_output_embeddings())
