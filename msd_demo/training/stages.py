@@ -179,12 +179,7 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
             recipe, objective, pools, schedule, plan.head_text_steps, plan.head_batch_size, SEEDS["heads"], checkpoints(out, recipe.name)
         )
         accuracies = heads.held_out_accuracy(objective, pools["heldout"])
-        record = heads.record_of(recipe, cost, accuracies, schedule, pools)
-        save_head(head, out / recipe.name, record)
-        (checkpoints(out, recipe.name) / "last.pt").unlink()
-        done = {"final_steps": schedule.steps, "parameters": parameter_count(head), **record}
-        heads.write_record(checkpoints(out, recipe.name) / "done.json", done)
-        print(f"{recipe.name}: {cost.steps} steps, {cost.cpu_seconds:.0f} s CPU; held-out top-1 by depth {accuracies}")
+        _finish_head(out, recipe.name, head, schedule, heads.record_of(recipe, cost, accuracies, schedule, pools))
     from msd_demo.training.card import update_heads_section  # the card module imports this one
 
     update_heads_section(out)

@@ -24,10 +24,7 @@ class FlashDrafter(HeadDrafter):
         self.per_pass = head.config.tokens_per_pass
 
     def propose(self, generated: list[int], gamma: int, target_hidden: torch.Tensor | None = None) -> Draft:
-        if target_hidden is not None and len(target_hidden):
-            self.known = torch.cat([self.known, target_hidden])
-        feature = self._catch_up(self.prompt_ids + generated)  # pass 1: the verified tokens, true features
-        position = len(self.prompt_ids) + len(generated)  # where the first drafted token will stand
+        feature, position = self._start_draft(generated, target_hidden)  # pass 1: the verified tokens, true features
         token_ids, q, passes = [], [], 1
         while True:
             # One pass's tokens: from g, then from the extra path's guesses of the g's after it.

@@ -46,10 +46,7 @@ class HeadDrafter:
         self.dropped = len(ids) - len(positions)  # visual positions the head's cache holds no entry for
 
     def propose(self, generated: list[int], gamma: int, target_hidden: torch.Tensor | None = None) -> Draft:
-        if target_hidden is not None and len(target_hidden):
-            self.known = torch.cat([self.known, target_hidden])
-        feature = self._catch_up(self.prompt_ids + generated)
-        position = len(self.prompt_ids) + len(generated)  # where the first drafted token will stand
+        feature, position = self._start_draft(generated, target_hidden)
         token_ids, q = [], []
         for i in range(gamma):
             probs = probabilities(self.lm_head(feature), self.sampling)
@@ -58,6 +55,13 @@ class HeadDrafter:
             if i < gamma - 1:  # the head's own prediction g stands in for the target feature not yet computed
                 feature = self._step(torch.tensor(token_ids[-1:], device=self.device), feature[None], position + i)[-1]
         return Draft(token_ids, torch.stack(q) if q else None, passes=max(gamma, 1))  # the catch-up, then one a token
+
+    def _start_draft(self, generated: list[int], target_hidden: torch.Tensor | None) -> tuple[torch.Tensor, int]:
+        """Take the target's features of the tokens just verified and catch up on them (one pass); returns g of
+        the last verified token and the position where the first drafted token will stand."""
+        if target_hidden is not None and len(target_hidden):
+            self.known = torch.cat([self.known, target_hidden])
+        return self._catch_up(self.prompt_ids + generated), len(self.prompt_ids) + len(generated)
 
     def _catch_up(self, sequence: list[int]) -> torch.Tensor:
         """Drop the head's guesses from the last draft, feed the verified tokens with the target's true
