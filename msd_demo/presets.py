@@ -58,7 +58,7 @@ def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
         draft_models={"model": str(models_dir / "draft-vlm"), "text-only": str(models_dir / "draft-text"), **heads},
         description="the shipped tiny models trained on the shapes world (models/)",
         hardware="CPU",
-        size=f"target 6.2M, drafts 0.8M and 0.5M, heads 0.6M to 1.3M parameters each ({_megabytes(models_dir):.0f} MB)",
+        size=f"target 6.2M, drafts 2.1M and 0.5M, heads 0.6M to 1.3M parameters each ({_megabytes(models_dir):.0f} MB)",
         video_frames=6,
         visual_words_file=str(models_dir / "visual_words.txt"),
     )

@@ -1,5 +1,6 @@
 """The training pipeline end to end in quick mode: what it writes loads with the Auto classes and runs."""
 
+import json
 import random
 
 import torch
@@ -33,6 +34,23 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     for name, per_pass in (("vispec", 1), ("vispec-no-adaptor", 1), ("flash", 2), ("flash-no-compression", 2), ("flash-one-token", 1)):
         head = load_head(tmp_path / name, torch.device("cpu"), torch.float32)  # the vision_heads stage ran (quick)
         assert head.config.tokens_per_pass == per_pass and f"`{name}`" in card
+    target, draft = (AutoModelForImageTextToText.from_pretrained(tmp_path / name).model.vision_tower.state_dict()
+                     for name in ("target", "draft-vlm"))
+    assert all(torch.equal(target[key], draft[key]) for key in target)  # the draft VLM reads the target's tower
+
+
+def test_heads_are_rebuilt_for_a_new_target_not_skipped(tmp_path):
+    """A finished head (and its cached features) belongs to the target it was trained on."""
+    main(["--quick", "--out", str(tmp_path), "--stages", "tokenizer,target,heads", "--heads", "msd"])
+    record = json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())
+    main(["--quick", "--out", str(tmp_path), "--stages", "heads", "--heads", "msd"])  # same target: skipped
+    assert json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text()) == record
+    target = AutoModelForImageTextToText.from_pretrained(tmp_path / "target")
+    with torch.no_grad():
+        target.lm_head.weight.mul_(0.5)
+    target.save_pretrained(tmp_path / "target")
+    main(["--quick", "--out", str(tmp_path), "--stages", "heads", "--heads", "msd"])
+    assert json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())["target"] != record["target"]
 
 
 def test_training_sample_is_the_inference_prompt_then_the_answer(tmp_path):
