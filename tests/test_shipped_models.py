@@ -57,6 +57,19 @@ def test_the_msd_head_drafts_the_visual_words_the_text_stage_alone_cannot(shippe
     assert alpha["msd"] > 0.8 and alpha["msd"] > alpha["msd-text-stage-only"] + 0.2, alpha
 
 
+def test_the_draft_vlm_sees_what_the_text_only_draft_cannot(shipped):
+    """The draft VLM reads the target's vision tower: on a held-out image it drafts the visual words about as
+    well as the target's own features allow, where the blind text-only draft guesses."""
+    row = next(row for row in SUITE if "image" in row)
+    media, words = load_media(ASSETS / row["image"]), shipped.preset.visual_words()
+    alpha = {}
+    for drafter in ("model", "text-only"):
+        comparison = compare(shipped, Request(row["prompt"], media, drafter, DecodeConfig(max_new_tokens=160)))
+        assert comparison.identical
+        alpha[drafter] = acceptance_by_word_class(comparison.speculative.steps, words)["visual"]
+    assert alpha["model"] > 0.8 and alpha["model"] > alpha["text-only"] + 0.2, alpha
+
+
 @pytest.mark.parametrize("drafter", ["vispec", "flash"])
 def test_the_vision_heads_are_lossless_on_an_image_and_flash_drafts_two_tokens_a_pass(shipped, drafter):
     row = next(row for row in SUITE if "image" in row)
