@@ -39,18 +39,22 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     assert all(torch.equal(target[key], draft[key]) for key in target)  # the draft VLM reads the target's tower
 
 
-def test_heads_are_rebuilt_for_a_new_target_not_skipped(tmp_path):
-    """A finished head (and its cached features) belongs to the target it was trained on."""
-    main(["--quick", "--out", str(tmp_path), "--stages", "tokenizer,target,heads", "--heads", "msd"])
-    record = json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())
-    main(["--quick", "--out", str(tmp_path), "--stages", "heads", "--heads", "msd"])  # same target: skipped
-    assert json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text()) == record
+def test_what_is_built_from_the_target_is_rebuilt_for_a_new_target_not_skipped(tmp_path):
+    """A finished head (and its cached features) and the draft VLM (its copy of the tower) belong to the target
+    they were built from."""
+    def records() -> dict:
+        return {name: json.loads((tmp_path / ".checkpoints" / name / "done.json").read_text()) for name in ("msd", "draft-vlm")}
+
+    main(["--quick", "--out", str(tmp_path), "--stages", "tokenizer,target,draft-vlm,heads", "--heads", "msd"])
+    first = records()
+    main(["--quick", "--out", str(tmp_path), "--stages", "draft-vlm,heads", "--heads", "msd"])  # same target: skipped
+    assert records() == first
     target = AutoModelForImageTextToText.from_pretrained(tmp_path / "target")
     with torch.no_grad():
         target.lm_head.weight.mul_(0.5)
     target.save_pretrained(tmp_path / "target")
-    main(["--quick", "--out", str(tmp_path), "--stages", "heads", "--heads", "msd"])
-    assert json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())["target"] != record["target"]
+    main(["--quick", "--out", str(tmp_path), "--stages", "draft-vlm,heads", "--heads", "msd"])
+    assert all(records()[name]["target"] != first[name]["target"] for name in first)
 
 
 def test_training_sample_is_the_inference_prompt_then_the_answer(tmp_path):

@@ -136,7 +136,8 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
 
     The draft VLM starts from a copy of the target's vision tower, so it is built after the target."""
     size, schedule = (TARGET_SIZE, plan.target) if stage == "target" else (DRAFT_VLM_SIZE, plan.draft_vlm)
-    if _already_done(out, stage, schedule):
+    target_weights = _fingerprint(out / "target") if stage == "draft-vlm" else None
+    if _already_done(out, stage, schedule, target_weights):
         return
     tokenizer = load_tokenizer(out)
     processor = arch.llava_processor(tokenizer, IMAGE_SIZE, PATCH)
@@ -156,7 +157,7 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
     rng = random.Random(SEEDS[stage])
     batches = vlm_batches(rng, processor, plan.batch_size)
     cost = train(model, batches, rng, schedule, tokenizer.pad_token_id, checkpoints(out, stage), stage)
-    _finish(out, stage, model, processor, {stage: cost}, schedule)
+    _finish(out, stage, model, processor, {stage: cost}, schedule, target_weights)
 
 
 def build_draft_text_stage(out: Path, plan: Plan) -> None:
@@ -180,12 +181,13 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
     """msd and its ablations (or the heads named): heads on the shipped target's features (heads.py)."""
     chosen = [r for r in heads.RECIPES if names is None or r.name in names]
     schedules = {r.name: dataclasses.replace(plan.heads, steps=r.steps(plan.head_text_steps, plan.heads.steps)) for r in chosen}
-    pending = [r for r in chosen if not _already_done(out, r.name, schedules[r.name], _fingerprint(out / "target"))]
+    target_weights = _fingerprint(out / "target")
+    pending = [r for r in chosen if not _already_done(out, r.name, schedules[r.name], target_weights)]
     if not pending:
         return
     device = pick_device()
     target = heads.load_target(out / "target", device).requires_grad_(False)
-    pools = _head_pools(out, plan, target, AutoProcessor.from_pretrained(str(out / "target")))
+    pools = _head_pools(out, plan, target, AutoProcessor.from_pretrained(str(out / "target")), target_weights)
     for recipe in pending:
         torch.manual_seed(SEEDS["heads"])
         config = dataclasses.replace(heads.head_config_for(target, plan.head_intermediate_size), decoupled=recipe.decoupled)
@@ -196,7 +198,7 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
             recipe, objective, pools, schedule, plan.head_text_steps, plan.head_batch_size, SEEDS["heads"], checkpoints(out, recipe.name)
         )
         accuracies = heads.held_out_accuracy(objective, pools["heldout"])
-        _finish_head(out, recipe.name, head, schedule, heads.record_of(recipe, cost, accuracies, schedule, pools))
+        _finish_head(out, recipe.name, head, schedule, heads.record_of(recipe, cost, accuracies, schedule, pools), target_weights)
     from msd_demo.training.card import update_heads_section  # the card module imports this one
 
     update_heads_section(out)
@@ -205,15 +207,16 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
 def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> None:
     """ViSpec's and FLASH's heads and their ablations (or those named): vision_heads.py."""
     chosen = [r for r in vision_heads.VISION_RECIPES if names is None or r.name in names]
-    pending = [r for r in chosen if not _already_done(out, r.name, plan.vision_heads, _fingerprint(out / "target"))]
+    target_weights = _fingerprint(out / "target")
+    pending = [r for r in chosen if not _already_done(out, r.name, plan.vision_heads, target_weights)]
     if not pending:
         return
     device = pick_device()
     target = heads.load_target(out / "target", device).requires_grad_(False)
     processor = AutoProcessor.from_pretrained(str(out / "target"))
-    pools = _head_pools(out, plan, target, processor)
+    pools = _head_pools(out, plan, target, processor, target_weights)
     if any(r.pool == "long_answers" for r in pending):
-        pools["long_answers"] = _long_answer_pool(out, plan, target, processor)
+        pools["long_answers"] = _long_answer_pool(out, plan, target, processor, target_weights)
     for recipe in pending:
         torch.manual_seed(SEEDS["vision-heads"])
         config = dataclasses.replace(
@@ -229,22 +232,22 @@ def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = No
         accuracies = heads.held_out_accuracy(objective, pools["heldout"])
         used_pools = {recipe.pool: pools[recipe.pool], "heldout": pools["heldout"]}
         record = heads.record_of(recipe, cost, accuracies, plan.vision_heads, used_pools)
-        _finish_head(out, recipe.name, head, plan.vision_heads, record)
+        _finish_head(out, recipe.name, head, plan.vision_heads, record, target_weights)
     from msd_demo.training.card import update_heads_section  # the card module imports this one
 
     update_heads_section(out)
 
 
-def _finish_head(out: Path, name: str, head: DraftHead, schedule: Schedule, record: dict) -> None:
+def _finish_head(out: Path, name: str, head: DraftHead, schedule: Schedule, record: dict, target: str) -> None:
     save_head(head, out / name, record)
     (checkpoints(out, name) / "last.pt").unlink()
-    done = {"final_steps": schedule.steps, "parameters": parameter_count(head), "target": _fingerprint(out / "target"), **record}
+    done = {"final_steps": schedule.steps, "parameters": parameter_count(head), "target": target, **record}
     heads.write_record(checkpoints(out, name) / "done.json", done)
     accuracies = record["held_out_top1_by_depth"]
     print(f"{name}: {record['cost']['steps']} steps, {record['cost']['cpu_seconds']:.0f} s CPU; held-out top-1 {accuracies}")
 
 
-def _long_answer_pool(out: Path, plan: Plan, target, processor) -> list:
+def _long_answer_pool(out: Path, plan: Plan, target, processor, target_weights: str) -> list:
     """The target's long answers and its features on them, kept beside the checkpoints like the other pools."""
 
     def build() -> list:
@@ -254,10 +257,10 @@ def _long_answer_pool(out: Path, plan: Plan, target, processor) -> list:
         batches = (samples[i: i + plan.batch_size] for i in range(0, len(samples), plan.batch_size))
         return heads.feature_pool(target, batches, len(samples), processor.tokenizer.pad_token_id, "features: long answers")
 
-    return _cached(checkpoints(out, "vision_heads") / "long_answers.pt", (plan.long_answers, _fingerprint(out / "target")), build)
+    return _cached(checkpoints(out, "vision_heads") / "long_answers.pt", (plan.long_answers, target_weights), build)
 
 
-def _head_pools(out: Path, plan: Plan, target, processor) -> dict[str, list]:
+def _head_pools(out: Path, plan: Plan, target, processor, target_weights: str) -> dict[str, list]:
     """Built once and kept beside the checkpoints: an interrupted build resumes without re-reading them."""
 
     def build() -> dict[str, list]:
@@ -271,7 +274,7 @@ def _head_pools(out: Path, plan: Plan, target, processor) -> dict[str, list]:
             name: heads.feature_pool(target, sources[name], count, pad_id, f"features: {name}") for name, count in plan.head_pools.items()
         }
 
-    return _cached(checkpoints(out, "heads") / "pools.pt", (plan.head_pools, _fingerprint(out / "target")), build)
+    return _cached(checkpoints(out, "heads") / "pools.pt", (plan.head_pools, target_weights), build)
 
 
 def _cached(path: Path, key, build):
@@ -288,7 +291,8 @@ def _cached(path: Path, key, build):
 
 
 def _fingerprint(folder: Path) -> str:
-    """Which weights a folder holds: features cached from an earlier target must not train heads for a new one."""
+    """Which weights a folder holds: what was built from an earlier target (the draft VLM's tower, the heads,
+    their cached features) must not stand for a new one."""
     digest = hashlib.sha256()
     for weights in sorted(folder.glob("*.safetensors")):
         digest.update(weights.read_bytes())
@@ -300,7 +304,8 @@ def parameter_count(model) -> int:
 
 
 def _already_done(out: Path, stage: str, schedule: Schedule, target: str | None = None) -> bool:
-    """True when the stage finished with this schedule (and, for a head, on the same target's weights)."""
+    """True when the stage finished with this schedule (and, for what is built from the target, on the same
+    target's weights)."""
     marker = checkpoints(out, stage) / "done.json"
     if not marker.exists():
         return False
@@ -311,13 +316,16 @@ def _already_done(out: Path, stage: str, schedule: Schedule, target: str | None 
     return True
 
 
-def _finish(out: Path, stage: str, model, processor, costs: dict[str, Cost], schedule: Schedule) -> None:
+def _finish(out: Path, stage: str, model, processor, costs: dict[str, Cost], schedule: Schedule, target: str | None = None) -> None:
     """fp16 safetensors plus the processor (or tokenizer), and the stage's record for the model card."""
     model.to("cpu", torch.float16).save_pretrained(str(out / stage))
     processor.save_pretrained(str(out / stage))
     for checkpoint in checkpoints(out, "").glob(f"{stage}*/last.pt"):
         checkpoint.unlink()  # the shipped folder now holds the result; optimizer states would only take space
-    record = {"final_steps": schedule.steps, "parameters": parameter_count(model), "phases": {k: asdict(c) for k, c in costs.items()}}
+    record = {
+        "final_steps": schedule.steps, "parameters": parameter_count(model), "target": target,
+        "phases": {k: asdict(c) for k, c in costs.items()},
+    }
     checkpoints(out, stage).mkdir(parents=True, exist_ok=True)
     (checkpoints(out, stage) / "done.json").write_text(json.dumps(record, indent=2))
     for name, cost in costs.items():
