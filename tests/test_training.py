@@ -11,6 +11,7 @@ from msd_demo.media import Media
 from msd_demo.prompt import build_prompt
 from msd_demo.training.__main__ import main
 from msd_demo.training.data import IGNORE, make_sample
+from msd_demo.training.evaluate import ANSWER_KEYS, answer_accuracy
 from msd_demo.world import sample_example
 
 
@@ -30,7 +31,8 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "draft-text").float()
     assert torch.isfinite(model(**build_prompt(tokenizer, example.question, None, torch.device("cpu")).model_inputs).logits).all()
     card = (tmp_path / "README.md").read_text()
-    assert "python -m msd_demo.training --quick" in card and "count accuracy" in card
+    assert "python -m msd_demo.training --quick" in card and "count accuracy" in card and "where accuracy" in card
+    assert "lookup attention" in card
     for name, per_pass in (("vispec", 1), ("vispec-no-adaptor", 1), ("flash", 2), ("flash-no-compression", 2), ("flash-one-token", 1)):
         head = load_head(tmp_path / name, torch.device("cpu"), torch.float32)  # the vision_heads stage ran (quick)
         assert head.config.tokens_per_pass == per_pass and f"`{name}`" in card
@@ -67,3 +69,22 @@ def test_training_sample_is_the_inference_prompt_then_the_answer(tmp_path):
     assert (sample.labels[:length] == IGNORE).all()
     answer = tokenizer.decode(sample.labels[length:])
     assert answer == "There is one shape: a small red circle at the center.</s>"
+
+
+def test_held_out_scores_check_what_each_question_asks():
+    """The world's own answer is right; one that changes what was asked is wrong; one that only words the rest
+    differently (the size in a yes) still counts for the yes/no question."""
+    rng = random.Random(3)
+    wrong = {
+        "count": lambda a: a.replace("There are no", "There is one", 1) if "There are no" in a else "There are no shapes.",
+        "motion": lambda a: a.replace(" moves ", " moves nowhere ", 1),
+        "where": lambda a: a.replace(" at the ", " at the far ", 1),
+        "colour": lambda a: a.rsplit(" ", 1)[0] + " invisible.",
+        "exists": lambda a: ("No" + a[3:]) if a.startswith("Yes") else ("Yes" + a[2:]),
+    }
+    for kind in ANSWER_KEYS:
+        tasks = [sample_example(rng, "heldout", kind) for _ in range(4)]
+        assert answer_accuracy(kind, tasks, [t.answer for t in tasks]) == 1.0
+        assert answer_accuracy(kind, tasks, [wrong[kind](t.answer) for t in tasks]) == 0.0
+    yes = next(t for t in (sample_example(rng, "heldout", "exists") for _ in range(50)) if t.answer.startswith("Yes"))
+    assert answer_accuracy("exists", [yes], ["Yes, there is something else."]) == 1.0

@@ -157,13 +157,19 @@ def _training_table(records: dict, plan: Plan) -> str:
 
 def _accuracy(scores: Scores) -> str:
     figures = asdict(scores)
-    count = figures.pop("examples")
+    count, lookup = figures.pop("examples"), figures.pop("lookup_attention")
     rows = "\n".join(f"| {name.replace('_', ' ')} | {value:.1%} |" for name, value in figures.items())
+    rows += f"\n| lookup attention, best head (asked shape / average shape, where questions) | {lookup:.2f}x |"
     return (
         "## Measured accuracy of `target`\n\n"
         f"{count} freshly generated `heldout` examples per task (seed {EVAL_SEED}; resolutions and background "
         "shades never seen in training), greedy decoding. Objects right: share of the scenes' objects whose "
         "colour, shape and position are all stated in the description; precision: share of stated objects that "
-        "are really there; count: the number said matches; motion: the direction said matches.\n\n"
+        "are really there; count: the number said matches; motion: the direction said matches; where and colour: "
+        "the answer is exactly right; exists: yes or no is right. Lookup attention: fed a where question's answer "
+        "up to the place (\"The red circle is at the\"), how much more attention the most telling head of any layer "
+        "(of those that give the picture at least a quarter of their attention) gives the asked shape's image token "
+        "than an average shape's; about 1 means that no head looks a shape up by its name, up to 6 (the most shapes "
+        "in a picture) that one finds it.\n\n"
         "| measure | value |\n|---|---|\n" + rows
     )

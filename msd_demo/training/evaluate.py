@@ -20,7 +20,7 @@ from msd_demo.training.data import example_media
 from msd_demo.world import Example, sample_example
 
 EVAL_SEED = 90_210  # never used to draw training data
-MAX_NEW_TOKENS = {"describe": 160, "count": 96, "motion": 40}
+MAX_NEW_TOKENS = {"describe": 160, "count": 96, "motion": 40, "where": 32, "colour": 32, "exists": 96}
 _OBJECT = re.compile(r"There is an? (?:small|medium|large) (\w+) (\w+) at the ([a-z ]+?)\.")
 
 
@@ -31,6 +31,12 @@ class Scores:
     describe_exact: float
     count_accuracy: float
     motion_accuracy: float
+    where_accuracy: float  # the answer is exactly right
+    colour_accuracy: float  # the answer is exactly right
+    exists_accuracy: float  # yes or no is right
+    # Where the target must name a shape's place, the attention the most telling head (any layer) gives the
+    # asked shape over an average shape of the picture: about 1 when no head looks the shape up by what it is.
+    lookup_attention: float
     examples: int  # per task
 
 
@@ -51,10 +57,36 @@ def evaluate_target(folder: Path, examples: int, max_new_tokens: int, batch_size
         answers[kind] = (tasks, greedy_answers(model, processor, tasks, min(max_new_tokens, MAX_NEW_TOKENS[kind]), batch_size))
     return Scores(
         *describe_scores(*answers["describe"]),
-        count_accuracy=_accuracy(*answers["count"], _count_word),
-        motion_accuracy=_accuracy(*answers["motion"], _direction_word),
+        **{f"{kind}_accuracy": answer_accuracy(kind, *answers[kind]) for kind in ANSWER_KEYS},
+        lookup_attention=lookup_attention(folder, answers["where"][0]),
         examples=examples,
     )
+
+
+def lookup_attention(folder: Path, tasks: list[Example]) -> float:
+    """Over "where" questions, fed their answer up to the place ("The red circle is at the"): per layer and head,
+    the mean attention on the asked shape's image token over the mean on an occupied cell's, both as shares of
+    what the head gives the picture; the largest among the heads that give the picture at least a quarter of
+    their attention (one that hardly looks at it can rank its crumbs any way). A head that finds the shape by
+    its name gives up to the number of shapes (1 to 6); about 1 means no head looks it up."""
+    processor = AutoProcessor.from_pretrained(str(folder))
+    model = AutoModelForImageTextToText.from_pretrained(str(folder), dtype=torch.float32, attn_implementation="eager").eval()
+    on_asked, on_occupied, on_picture = 0.0, 0.0, 0.0
+    for task in tasks:
+        prompt = build_prompt(processor, task.question, example_media(task), torch.device("cpu"), model.config.image_token_id)
+        lead = processor.tokenizer(task.answer.split(" is at the ")[0] + " is at the", add_special_tokens=False, return_tensors="pt")
+        input_ids = torch.cat([prompt.input_ids, lead.input_ids], dim=1)
+        with torch.no_grad():
+            attentions = model(input_ids=input_ids, pixel_values=prompt.model_inputs["pixel_values"], output_attentions=True).attentions
+        image_positions = prompt.visual_mask.nonzero()[:, 0]
+        raw = torch.stack([layer[0, :, -1, image_positions] for layer in attentions])  # [layers, heads, 9 cells]
+        on_picture = on_picture + raw.sum(-1) / len(tasks)
+        shares = raw / raw.sum(-1, keepdim=True)
+        asked = next(s for s in task.scene.objects if task.answer.startswith(f"The {s.name} "))
+        on_asked = on_asked + shares[..., asked.row * 3 + asked.col]
+        on_occupied = on_occupied + shares[..., [s.row * 3 + s.col for s in task.scene.objects]].mean(-1)
+    looking = (on_asked / on_occupied)[on_picture >= 0.25]
+    return float(looking.max()) if looking.numel() else 1.0  # no head looks at the picture: none looks a shape up
 
 
 def greedy_answers(model, processor, tasks: list[Example], max_new_tokens: int, batch_size: int) -> list[str]:
@@ -110,7 +142,16 @@ def _direction_word(answer: str) -> str | None:
     return match and match.group(1)
 
 
-def _accuracy(tasks: list[Example], answers: list[str], key) -> float:
+def _yes_or_no(answer: str) -> str:
+    return answer.split(",")[0]
+
+
+# What of a short answer must match the world's for it to count as right.
+ANSWER_KEYS = {"count": _count_word, "motion": _direction_word, "where": str, "colour": str, "exists": _yes_or_no}
+
+
+def answer_accuracy(kind: str, tasks: list[Example], answers: list[str]) -> float:
+    key = ANSWER_KEYS[kind]
     return sum(key(a) == key(t.answer) for t, a in zip(tasks, answers)) / len(tasks)
 
 
