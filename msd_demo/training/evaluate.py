@@ -58,19 +58,20 @@ def evaluate_target(folder: Path, examples: int, max_new_tokens: int, batch_size
     return Scores(
         *describe_scores(*answers["describe"]),
         **{f"{kind}_accuracy": answer_accuracy(kind, *answers[kind]) for kind in ANSWER_KEYS},
-        lookup_attention=lookup_attention(folder, answers["where"][0]),
+        lookup_attention=lookup_attention(model, processor, answers["where"][0]),
         examples=examples,
     )
 
 
-def lookup_attention(folder: Path, tasks: list[Example]) -> float:
+def lookup_attention(model, processor, tasks: list[Example]) -> float:
     """Over "where" questions, fed their answer up to the place ("The red circle is at the"): per layer and head,
     the mean attention on the asked shape's image token over the mean on an occupied cell's, both as shares of
     what the head gives the picture; the largest among the heads that give the picture at least a quarter of
     their attention (one that hardly looks at it can rank its crumbs any way). A head that finds the shape by
-    its name gives up to the number of shapes (1 to 6); about 1 means no head looks it up."""
-    processor = AutoProcessor.from_pretrained(str(folder))
-    model = AutoModelForImageTextToText.from_pretrained(str(folder), dtype=torch.float32, attn_implementation="eager").eval()
+    its name gives up to the number of shapes (1 to 6); about 1 means no head looks it up.
+
+    Switches `model` to eager attention: only that path returns the attention weights."""
+    model.set_attn_implementation("eager")
     on_asked, on_occupied, on_picture = 0.0, 0.0, 0.0
     for task in tasks:
         prompt = build_prompt(processor, task.question, example_media(task), torch.device("cpu"), model.config.image_token_id)
