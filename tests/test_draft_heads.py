@@ -46,6 +46,26 @@ def test_a_saved_head_loads_back_identical(tmp_path):
     torch.testing.assert_close(loaded(x, torch.arange(4)), head.half().float()(x, torch.arange(4)))
 
 
+@pytest.mark.parametrize("visual_feature", [False, True])
+def test_decoupled_visual_positions_read_the_target_feature_only_when_asked(visual_feature):
+    """msd's visual positions have their own projection; with visual_feature it also reads h_{i-1}, the
+    target's feature before the position, and text positions are fused as before either way."""
+    torch.manual_seed(2)
+    head = DraftHead(HeadConfig(hidden_size=32, num_heads=4, intermediate_size=64, visual_feature=visual_feature)).eval()
+    tokens, visual_embeds, mask = torch.randn(6, 32), torch.randn(6, 32), torch.tensor([False, True, True, False, False, False])
+    features, other_features = torch.randn(6, 32), torch.randn(6, 32)
+    with torch.no_grad():
+        first, second = (head.inputs(tokens, f, visual_embeds, mask) for f in (features, other_features))
+    assert torch.equal(first[mask], second[mask]) is (not visual_feature)
+    assert not torch.equal(first[~mask], second[~mask])  # text positions always fuse h_{i-1}
+
+
+def test_a_visual_feature_needs_decoupled_uncompressed_visual_positions():
+    for switches in ({"decoupled": False}, {"visual_queries": 4}):
+        with pytest.raises(ValueError, match="visual_feature"):
+            HeadConfig(hidden_size=32, num_heads=4, intermediate_size=64, visual_feature=True, **switches)
+
+
 def test_the_head_drafts_from_the_verification_pass_alone(llava_lineup, monkeypatch):
     """One target prefill and one target forward per step, as for any drafter: the features the head
     needs come out of the passes the target runs anyway."""
@@ -69,7 +89,7 @@ def test_the_head_drafts_from_the_verification_pass_alone(llava_lineup, monkeypa
 def test_the_recipes_are_the_method_and_one_ablation_each():
     by_name = {recipe.name: recipe for recipe in RECIPES}
     msd, ramp = by_name["msd"], RAMP_STEPS
-    assert msd.decoupled and msd.steps(100, 1000) == 100 + 1000 + ramp // 2
+    assert msd.decoupled and msd.visual_feature and msd.steps(100, 1000) == 100 + 1000 + ramp // 2
     assert msd.multimodal_share(99, 100) == 0.0  # stage one: text only
     assert 0.0 < msd.multimodal_share(100 + ramp // 2, 100) < 1.0 == msd.multimodal_share(100 + ramp, 100)  # mixed in progressively
     shares = [msd.multimodal_share(step, 100) for step in range(msd.steps(100, 1000))]

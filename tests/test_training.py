@@ -1,5 +1,6 @@
 """The training pipeline end to end in quick mode: what it writes loads with the Auto classes and runs."""
 
+import dataclasses
 import json
 import random
 
@@ -9,6 +10,7 @@ from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, Auto
 from msd_demo.engine.drafters import load_head
 from msd_demo.media import Media
 from msd_demo.prompt import build_prompt
+from msd_demo.training import heads
 from msd_demo.training.__main__ import main
 from msd_demo.training.data import IGNORE, make_sample
 from msd_demo.training.evaluate import ANSWER_KEYS, answer_accuracy
@@ -41,9 +43,9 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     assert all(torch.equal(target[key], draft[key]) for key in target)  # the draft VLM reads the target's tower
 
 
-def test_what_is_built_from_the_target_is_rebuilt_for_a_new_target_not_skipped(tmp_path):
+def test_what_is_built_from_the_target_is_rebuilt_for_a_new_target_not_skipped(tmp_path, monkeypatch):
     """A finished head (and its cached features) and the draft VLM (its copy of the tower) belong to the target
-    they were built from."""
+    they were built from; a head also belongs to its recipe."""
     def records() -> dict:
         return {name: json.loads((tmp_path / ".checkpoints" / name / "done.json").read_text()) for name in ("msd", "draft-vlm")}
 
@@ -51,6 +53,11 @@ def test_what_is_built_from_the_target_is_rebuilt_for_a_new_target_not_skipped(t
     first = records()
     main(["--quick", "--out", str(tmp_path), "--stages", "draft-vlm,heads", "--heads", "msd"])  # same target: skipped
     assert records() == first
+    changed = [dataclasses.replace(r, visual_feature=False) if r.name == "msd" else r for r in heads.RECIPES]
+    monkeypatch.setattr(heads, "RECIPES", tuple(changed))
+    main(["--quick", "--out", str(tmp_path), "--stages", "heads", "--heads", "msd"])  # same target, another recipe
+    assert records()["msd"]["recipe"]["visual_feature"] is False and first["msd"]["recipe"]["visual_feature"] is True
+    first = records()
     target = AutoModelForImageTextToText.from_pretrained(tmp_path / "target")
     with torch.no_grad():
         target.lm_head.weight.mul_(0.5)

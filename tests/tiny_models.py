@@ -61,7 +61,8 @@ def save_llava_models(folder: Path, tokenizer) -> Path:
     tokenizer.save_pretrained(folder / "draft-text")
     target = LlavaForConditionalGeneration.from_pretrained(folder / "target")
     for seed, name in enumerate(("msd", "msd-no-decoupling"), start=7):
-        save_head(random_head(target, decoupled=name == "msd", seed=seed), folder / name)
+        decoupled = name == "msd"
+        save_head(random_head(target, decoupled=decoupled, seed=seed, visual_feature=decoupled), folder / name)
     save_head(random_head(target, seed=9, visual_queries=4, global_feature=True), folder / "vispec")
     save_head(random_head(target, seed=10, visual_queries=6, tokens_per_pass=2), folder / "flash")
     return folder
@@ -69,7 +70,8 @@ def save_llava_models(folder: Path, tokenizer) -> Path:
 
 def random_head(target, decoupled: bool = True, seed: int = 7, **switches) -> DraftHead:
     """A random draft head sized for target (one decoder layer as wide as its features); switches: the
-    HeadConfig fields of ViSpec's and FLASH's heads (visual_queries, global_feature, tokens_per_pass)."""
+    HeadConfig fields of msd's, ViSpec's and FLASH's heads (visual_feature, visual_queries, global_feature,
+    tokens_per_pass)."""
     seeded(seed)
     return DraftHead(dataclasses.replace(head_config_for(target, 64), decoupled=decoupled, **switches)).eval()
 

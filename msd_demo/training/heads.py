@@ -39,6 +39,7 @@ class HeadRecipe:
     multimodal_stage: bool  # stage two: multimodal samples
     ramp: bool  # stage two opens with RAMP_STEPS where the multimodal share rises 0 -> 1 (else it is 1 throughout)
     purpose: str
+    visual_feature: bool = False  # decoupled visual positions also read the target's feature (HeadConfig)
 
     def steps(self, text_steps: int, multimodal_steps: int) -> int:
         """Stage two is lengthened by the ramp's text half: every recipe with it sees as many multimodal samples."""
@@ -56,10 +57,12 @@ class HeadRecipe:
 
 # Ablations remove one principle each and keep the rest, stage lengths included.
 RECIPES = (
-    HeadRecipe("msd", True, True, True, True, "MSD: decoupled inputs; stage one on text, then multimodal data mixed in"),
+    HeadRecipe("msd", True, True, True, True, "MSD: decoupled inputs; stage one on text, then multimodal data mixed in", True),
     HeadRecipe("msd-no-decoupling", False, True, True, True, "ablation (a): visual positions fused like text tokens"),
-    HeadRecipe("msd-multimodal-only", True, False, True, False, "ablation (b): stage two's multimodal data only, no text stage"),
-    HeadRecipe("msd-text-stage-only", True, True, False, False, "ablation (c): stage one only, text data"),
+    HeadRecipe("msd-multimodal-only", True, False, True, False, "ablation (b): stage two's multimodal data only, no text stage", True),
+    HeadRecipe("msd-text-stage-only", True, True, False, False, "ablation (c): stage one only, text data", True),
+    HeadRecipe("msd-visual-embedding-only", True, True, True, True,
+               "ablation (d): decoupled visual positions read the visual embedding alone, not the target's feature"),
 )
 
 

@@ -182,7 +182,7 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
     chosen = [r for r in heads.RECIPES if names is None or r.name in names]
     schedules = {r.name: dataclasses.replace(plan.heads, steps=r.steps(plan.head_text_steps, plan.heads.steps)) for r in chosen}
     target_weights = _fingerprint(out / "target")
-    pending = [r for r in chosen if not _already_done(out, r.name, schedules[r.name], target_weights)]
+    pending = [r for r in chosen if not _already_done(out, r.name, schedules[r.name], target_weights, r)]
     if not pending:
         return
     device = pick_device()
@@ -190,7 +190,9 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
     pools = _head_pools(out, plan, target, AutoProcessor.from_pretrained(str(out / "target")), target_weights)
     for recipe in pending:
         torch.manual_seed(SEEDS["heads"])
-        config = dataclasses.replace(heads.head_config_for(target, plan.head_intermediate_size), decoupled=recipe.decoupled)
+        config = dataclasses.replace(
+            heads.head_config_for(target, plan.head_intermediate_size), decoupled=recipe.decoupled, visual_feature=recipe.visual_feature
+        )
         head = DraftHead(config).to(device)
         objective = heads.HeadObjective(head, target.get_input_embeddings(), target.get_output_embeddings())
         schedule = schedules[recipe.name]
@@ -208,7 +210,7 @@ def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = No
     """ViSpec's and FLASH's heads and their ablations (or those named): vision_heads.py."""
     chosen = [r for r in vision_heads.VISION_RECIPES if names is None or r.name in names]
     target_weights = _fingerprint(out / "target")
-    pending = [r for r in chosen if not _already_done(out, r.name, plan.vision_heads, target_weights)]
+    pending = [r for r in chosen if not _already_done(out, r.name, plan.vision_heads, target_weights, r)]
     if not pending:
         return
     device = pick_device()
@@ -303,14 +305,16 @@ def parameter_count(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _already_done(out: Path, stage: str, schedule: Schedule, target: str | None = None) -> bool:
+def _already_done(out: Path, stage: str, schedule: Schedule, target: str | None = None, recipe=None) -> bool:
     """True when the stage finished with this schedule (and, for what is built from the target, on the same
-    target's weights)."""
+    target's weights; for a head, by the same recipe)."""
     marker = checkpoints(out, stage) / "done.json"
     if not marker.exists():
         return False
     done = json.loads(marker.read_text())
     if done["final_steps"] != schedule.steps or done.get("target") != target:
+        return False
+    if recipe is not None and done.get("recipe") != dataclasses.asdict(recipe):
         return False
     print(f"{stage}: already built in {out / stage}")
     return True

@@ -51,9 +51,9 @@ guess *visual* words (colours, shapes, positions) as well, which is where a draf
 **Draft heads** (`msd` and its ablations) run no model of their own. A single decoder layer reads the
 target's own features, which the verification pass computes anyway, and the target's LM head turns its
 guess of the next feature into q. MSD (Lin et al., 2025) adds two ideas, each with an ablation to compare:
-visual tokens enter the head as the target's visual embeddings while text tokens are fused with the
-target's features (*decoupling*), and the head learns language from text first, then multimodal data
-mixed in ever more often (*two stages*).
+visual tokens enter the head through a projection of their own, of the target's visual embeddings beside
+its feature, while text tokens are fused with the target's features (*decoupling*), and the head learns
+language from text first, then multimodal data mixed in ever more often (*two stages*).
 
 | drafter | what drafts, and where it comes from |
 |---|---|

@@ -4,7 +4,9 @@ The head's input at sequence position i:
 - text positions fuse the embedding of token i with the target's feature h_{i-1}, the feature that
   predicted token i;
 - with `decoupled` (MSD), visual positions take the target's visual embedding at i instead, so image
-  tokens enter as what they are rather than as a placeholder token with a feature.
+  tokens enter as what they are rather than as a placeholder token with a feature;
+- with `visual_feature` as well, a visual position's own projection reads both its visual embedding and the
+  target's feature h_{i-1}: apart from text still, but not blind to what the target made of the image so far.
 One decoder layer maps the inputs to g_i, a prediction of the target's feature h_i, which the target's own
 LM head reads: q(token i + 1). While drafting, g_i stands in for the h_i the target has not computed yet.
 The target's embedding and LM head are borrowed at run time, so a head stores only its own ~1 M weights.
@@ -38,11 +40,17 @@ class HeadConfig:
     num_heads: int
     intermediate_size: int
     decoupled: bool = True  # MSD: visual positions take the visual embeddings, not fused text inputs
+    visual_feature: bool = False  # decoupled visual positions also read the target's feature h_{i-1}
     rope_theta: float = 10_000.0
     norm_eps: float = 1e-6
     visual_queries: int = 0  # 0: every visual token enters; N: N learned queries over them (ViSpec, FLASH)
     global_feature: bool = False  # ViSpec: a pooled image feature added to every text token's input
     tokens_per_pass: int = 1  # FLASH: tokens drafted per pass of the decoder layer
+
+    def __post_init__(self):
+        if self.visual_feature and (not self.decoupled or self.visual_queries):
+            # Compressed queries stand for many positions, so no single h_{i-1} goes with them.
+            raise ValueError("visual_feature needs decoupled visual positions and no visual_queries")
 
 
 class KVCache:
@@ -73,7 +81,11 @@ class DraftHead(nn.Module):
         self.config = config
         d, eps = config.hidden_size, config.norm_eps
         self.fuse = nn.Linear(2 * d, d)  # text: [embedding of token i ; target feature h_{i-1}]
-        self.visual = nn.Linear(d, d) if config.decoupled else None  # visual: the target's visual embedding
+        # visual: the target's visual embedding (and, with visual_feature, h_{i-1} beside it)
+        self.visual = nn.Linear(2 * d if config.visual_feature else d, d) if config.decoupled else None
+        # The target's first layer reads its visual embeddings through a norm (they are ~100x a feature's size
+        # here); so does the head, or they would drown the feature beside them.
+        self.visual_norm = nn.RMSNorm(d, eps=eps) if config.visual_feature else None
         self.attention_norm, self.mlp_norm, self.norm = nn.RMSNorm(d, eps=eps), nn.RMSNorm(d, eps=eps), nn.RMSNorm(d, eps=eps)
         self.qkv = nn.Linear(d, 3 * d, bias=False)
         self.attention_out = nn.Linear(d, d, bias=False)
@@ -93,6 +105,8 @@ class DraftHead(nn.Module):
             fused = fused + image
         if self.visual is None or visual_mask is None or not bool(visual_mask.any()):
             return fused  # without decoupling, a visual position is a placeholder token fused with a feature
+        if self.config.visual_feature:  # the visual embedding (normed, as the target reads it) beside h_{i-1}
+            visual_embeds = torch.cat([self.visual_norm(visual_embeds), previous_features], dim=-1)
         return torch.where(visual_mask[..., None], self.visual(visual_embeds), fused)
 
     def image_feature(self, visual_embeds: torch.Tensor, visual_mask: torch.Tensor) -> torch.Tensor | None:
