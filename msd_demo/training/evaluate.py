@@ -84,8 +84,8 @@ def lookup_attention(model, processor, tasks: list[Example]) -> float:
         on_picture = on_picture + raw.sum(-1) / len(tasks)
         shares = raw / raw.sum(-1, keepdim=True)
         asked = next(s for s in task.scene.objects if task.answer.startswith(f"The {s.name} "))
-        on_asked = on_asked + shares[..., asked.row * 3 + asked.col]
-        on_occupied = on_occupied + shares[..., [s.row * 3 + s.col for s in task.scene.objects]].mean(-1)
+        on_asked = on_asked + shares[..., asked.cell]
+        on_occupied = on_occupied + shares[..., [s.cell for s in task.scene.objects]].mean(-1)
     looking = (on_asked / on_occupied)[on_picture >= 0.25]
     return float(looking.max()) if looking.numel() else 1.0  # no head looks at the picture: none looks a shape up
 

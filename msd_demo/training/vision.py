@@ -48,9 +48,8 @@ def scene_batch(rng: random.Random, image_processor, batch_size: int) -> tuple[t
     labels = {name: torch.zeros(batch_size, 9, dtype=torch.long) for name in ATTRIBUTES}
     for row, scene in enumerate(scenes):
         for shape in scene.objects:
-            cell = shape.row * 3 + shape.col  # CLIP flattens its 3x3 patch grid row by row
             for name, values in ATTRIBUTES.items():
-                labels[name][row, cell] = values.index(getattr(shape, name))
+                labels[name][row, shape.cell] = values.index(getattr(shape, name))
     labels["background"] = torch.tensor([BACKGROUNDS.index(scene.background_name) for scene in scenes])
     return pixels, labels
 

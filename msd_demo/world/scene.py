@@ -32,7 +32,7 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 # the cell so it survives the processor squashing any image to 64x64.
 SIZES: dict[str, float] = {"small": 0.45, "medium": 0.64, "large": 0.85}
 
-# Named cells in reading order: index = row * 3 + col. Each name is unique and unambiguous ("top middle",
+# Named cells in reading order: index = cell_index(row, col). Each name is unique and unambiguous ("top middle",
 # not "top", which could mean the whole top row).
 POSITIONS: tuple[str, ...] = (
     "top left", "top middle", "top right",
@@ -67,6 +67,11 @@ _ASPECT_RANGE = (0.6, 1.7)  # width / height
 _MIN_CONTRAST = 100.0
 
 
+def cell_index(row: int, col: int) -> int:
+    """The cell's index in reading order, which is also where CLIP puts it when it flattens its 3x3 patch grid."""
+    return row * 3 + col
+
+
 @dataclass(frozen=True)
 class Shape:
     kind: str
@@ -77,7 +82,11 @@ class Shape:
 
     @property
     def position(self) -> str:
-        return POSITIONS[self.row * 3 + self.col]
+        return POSITIONS[self.cell]
+
+    @property
+    def cell(self) -> int:
+        return cell_index(self.row, self.col)
 
     @property
     def name(self) -> str:

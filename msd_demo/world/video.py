@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from msd_demo.world.render import Placed, render_placed
-from msd_demo.world.scene import POSITIONS, Scene, Shape, sample_scene, sample_shapes
+from msd_demo.world.scene import POSITIONS, Scene, Shape, cell_index, sample_scene, sample_shapes
 
 EVENT_KINDS: tuple[str, ...] = ("move", "appear", "disappear")
 DIRECTIONS: dict[str, tuple[int, int]] = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
@@ -32,7 +32,7 @@ class Event:
 
     @property
     def destination(self) -> str:
-        return POSITIONS[self.to_row * 3 + self.to_col]
+        return POSITIONS[cell_index(self.to_row, self.to_col)]
 
     @property
     def direction(self) -> str:
@@ -68,7 +68,7 @@ def _move_options(shape: Shape, occupied: dict[int, Shape]) -> list[tuple[int, i
     for d_row, d_col in DIRECTIONS.values():
         for steps in (1, 2):
             row, col = shape.row + d_row * steps, shape.col + d_col * steps
-            if not (0 <= row < 3 and 0 <= col < 3) or row * 3 + col in occupied:
+            if not (0 <= row < 3 and 0 <= col < 3) or cell_index(row, col) in occupied:
                 break  # off the grid or blocked: going further would pass through something
             options.append((row, col))
     return options
@@ -108,7 +108,7 @@ def sample_video(
         raise ValueError(f"num_frames must be {MIN_FRAMES} to {MAX_FRAMES}, got {num_frames}")
     # At least one shape per event (a move or disappear needs one) and room left for moves and appears.
     scene = sample_scene(rng, split, min_objects=len(event_kinds), max_objects=6)
-    occupied = {s.row * 3 + s.col: s for s in scene.objects}
+    occupied = {s.cell: s for s in scene.objects}
     involved: set[str] = set()
     events = []
     for index, kind in enumerate(event_kinds):
@@ -116,9 +116,9 @@ def sample_video(
         start, end = _event_frames(index, len(event_kinds), num_frames, kind)
         events.append(Event(kind, shape, start, end, to_row, to_col))
         involved.add(shape.name)
-        occupied.pop(shape.row * 3 + shape.col, None)
+        occupied.pop(shape.cell, None)
         if kind != "disappear":
-            occupied[to_row * 3 + to_col] = Shape(shape.kind, shape.colour, shape.size, to_row, to_col)
+            occupied[cell_index(to_row, to_col)] = Shape(shape.kind, shape.colour, shape.size, to_row, to_col)
     return VideoScene(scene, tuple(events), num_frames)
 
 
