@@ -81,7 +81,7 @@ def test_bench_writes_the_contract_fields(tmp_path, llava_dir):
     suite = tmp_path / "suite.jsonl"
     suite.write_text(json.dumps({"image": IMAGE, "prompt": "Describe the picture.", "extra": 1}) + "\n")
     out = tmp_path / "bench.json"
-    assert main(["bench", "--models-dir", str(llava_dir), "--suite", str(suite), "--repeats", "1",
+    assert main(["bench", "--models-dir", str(llava_dir), "--suite", str(suite), "--repeats", "2",
                  "--max-new-tokens", "10", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert {"tokens_per_second", "hf_generate_tokens_per_second"} <= set(result["baseline"])
@@ -91,6 +91,7 @@ def test_bench_writes_the_contract_fields(tmp_path, llava_dir):
         assert {"speedup", "mean_accepted_tokens", "acceptance_rate", "identical", "theoretical_speedup"} <= set(summary)
         assert summary["identical"] is True
         assert set(summary["by_media"]) == {"image"} and summary["by_media"]["image"]["identical"] is True
+        assert len(summary["speedup_by_repeat"]) == 2 and min(summary["speedup_by_repeat"]) > 0  # one per pass
     assert "hf_assisted_speedup" in result["drafters"]["prompt-lookup"]
 
 
