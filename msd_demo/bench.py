@@ -158,22 +158,23 @@ def _drafter_summary(record: DrafterRecord, greedy: bool, visual_words: frozense
         summary["hf_assisted_identical"] = all(record.identical_to_hf)
     if record.hf_assisted_unavailable:
         summary["hf_assisted_unavailable"] = record.hf_assisted_unavailable
-    summary["speedup_by_repeat"] = _speedup_by_repeat(record)
+    # The median speedup of each pass over the whole suite: their spread is the run-to-run noise, the margin by
+    # which one drafter must lead another before "faster" means anything.
+    summary["speedup_by_repeat"] = [
+        statistics.median(c.speedup for c in group) for group in _grouped(record.comparisons, record.repeat_indices).values()
+    ]
     summary["by_media"] = {
-        kind: _comparisons_summary([c for c, k in zip(record.comparisons, record.media_kinds) if k == kind], greedy)
-        for kind in sorted(set(record.media_kinds))
+        kind: _comparisons_summary(group, greedy) for kind, group in _grouped(record.comparisons, record.media_kinds).items()
     }
     return summary
 
 
-def _speedup_by_repeat(record: DrafterRecord) -> list[float]:
-    """The median speedup of each pass over the whole suite: their spread is the run-to-run noise, the margin
-    by which one drafter must lead another before "faster" means anything."""
-    repeats = sorted(set(record.repeat_indices))
-    return [
-        statistics.median(c.speedup for c, r in zip(record.comparisons, record.repeat_indices) if r == repeat)
-        for repeat in repeats
-    ]
+def _grouped(comparisons: list[Comparison], labels: list) -> dict:
+    """The comparisons by their label (media kind, pass over the suite), labels in sorted order."""
+    groups: dict = {}
+    for comparison, label in zip(comparisons, labels):
+        groups.setdefault(label, []).append(comparison)
+    return dict(sorted(groups.items()))
 
 
 def _comparisons_summary(comparisons: list[Comparison], greedy: bool) -> dict:
