@@ -15,6 +15,7 @@ from msd_demo.ui.explain import how_it_works_markdown
 from msd_demo.ui.handler import Settings
 from msd_demo.ui.inspector import inspector_html
 from msd_demo.ui.render import CSS, legend_html, speculative_panel_html, target_panel_html
+from msd_demo.ui.uploads import upload_cleanup
 
 DEFAULTS = Settings()
 ENGINE = "engine"  # one concurrency group: the engine is not thread safe across runs on one model
@@ -22,9 +23,15 @@ ENGINE = "engine"  # one concurrency group: the engine is not thread safe across
 LAUNCH_OPTIONS = dict(theme=gr.themes.Soft(), css=CSS, allowed_paths=[str(ASSETS_DIR)], share=False,
                       max_file_size=f"{LIMITS.max_upload_megabytes:g}mb")
 # Uploads live in gradio's temporary folder; files older than the retention time are deleted, checked every
-# quarter of it, and all of them when the server stops.
+# quarter of it, and all of them when the server stops (msd_demo.ui.uploads: gradio's delete_cache can stop).
 RETENTION = LIMITS.upload_retention_seconds
 DELETE_UPLOADS = (max(1, RETENTION // 4), RETENTION)
+
+
+def launch_options(delete_uploads: tuple[float, float] = DELETE_UPLOADS) -> dict:
+    """LAUNCH_OPTIONS and the upload clean-up (every, age in seconds); fresh for each launch, because gradio
+    writes its own lifespan into the app_kwargs it is given."""
+    return dict(LAUNCH_OPTIONS, app_kwargs={"lifespan": upload_cleanup(*delete_uploads)})
 
 INTRO = """# MSD Demo: speculative decoding on a multimodal LLM
 Upload an image or a video and ask about it. The target model answers twice: **alone** (left) and **with a
@@ -61,7 +68,7 @@ def api_endpoint():
                   api_name="compare", concurrency_id=ENGINE)
 
 
-with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured", delete_cache=DELETE_UPLOADS) as demo:
+with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as demo:
     gr.Markdown(INTRO)
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
@@ -123,4 +130,4 @@ if msd_demo.ui.gpu.ON_ZERO_GPU:
     handler.preload()
 
 if __name__ == "__main__":
-    demo.launch(**LAUNCH_OPTIONS)
+    demo.launch(**launch_options())

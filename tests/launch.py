@@ -13,14 +13,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def launched_app(models_dir: str):
-    """Yields the app's URL; the tiny preset reads MSD_MODELS_DIR at request time."""
+def launched_app(models_dir: str, delete_uploads: tuple[float, float] | None = None):
+    """Yields the app's URL; the tiny preset reads MSD_MODELS_DIR at request time. delete_uploads: (every, age)
+    in seconds for the upload clean-up, instead of the app's."""
     import app
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MSD_MODELS_DIR", models_dir)
         _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                                    quiet=True, **app.LAUNCH_OPTIONS)
+                                    quiet=True, **app.launch_options(delete_uploads or app.DELETE_UPLOADS))
         try:
             yield url
         finally:

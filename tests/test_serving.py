@@ -2,6 +2,7 @@
 
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,8 @@ def served(llava_dir):
 
     import app
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(app.demo, "delete_cache", UPLOAD_RETENTION)
-        with launched_app(str(llava_dir)) as url:
-            yield app, Client(url, verbose=False)
+    with launched_app(str(llava_dir), delete_uploads=UPLOAD_RETENTION) as url:
+        yield app, Client(url, verbose=False)
 
 
 def compare(client, media=IMAGE, **settings):
@@ -127,6 +126,35 @@ def test_a_cancelled_job_stops_computing_and_the_next_one_runs(served, llava_dir
     assert compare(client, max_new_tokens=4).result(timeout=60)["finished"]
 
 
+def test_uploads_arriving_during_a_clean_up_do_not_stop_it(served):
+    """gradio's own clean-up ended for good on an upload that landed mid-sweep (msd_demo.ui.uploads)."""
+    import httpx
+
+    _, client = served
+    upload_url = f"{client.src.rstrip('/')}/gradio_api/upload"
+
+    def upload_for(seconds: float, name: str) -> list[Path]:
+        paths, stop = [], time.perf_counter() + seconds
+        with httpx.Client(timeout=30) as http:
+            while not paths or time.perf_counter() < stop:
+                number = len(paths)
+                response = http.post(upload_url, files={"files": (f"{name}_{number}.txt", f"{name} {number}".encode())})
+                paths += [Path(path) for path in response.json()]
+        return paths
+
+    with ThreadPoolExecutor(4) as pool:  # four users uploading at once, across several clean-ups
+        uploaded = [path for paths in pool.map(upload_for, [4] * 4, "abcd") for path in paths]
+    last = upload_for(0, "last")
+    assert len(uploaded) > 100 and wait_until_gone(uploaded + last, seconds=15)
+
+
+def wait_until_gone(paths: list[Path], seconds: float) -> bool:
+    deadline = time.perf_counter() + seconds
+    while any(path.exists() for path in paths) and time.perf_counter() < deadline:
+        time.sleep(0.2)
+    return not any(path.exists() for path in paths)
+
+
 def test_uploads_live_in_temporary_storage_and_are_removed(served, tmp_path):
     from PIL import Image
 
@@ -137,10 +165,7 @@ def test_uploads_live_in_temporary_storage_and_are_removed(served, tmp_path):
     compare(client, str(image), max_new_tokens=4).result(timeout=60)
     uploads = [Path(file) for files in app.demo.temp_file_sets for file in files if Path(file).name == image.name]
     assert uploads and all(path.exists() and path.is_relative_to(tempfile.gettempdir()) for path in uploads)
-    deadline = time.perf_counter() + 10
-    while any(path.exists() for path in uploads) and time.perf_counter() < deadline:
-        time.sleep(0.2)
-    assert not any(path.exists() for path in uploads)
+    assert wait_until_gone(uploads, seconds=10)
 
 
 def test_no_public_link_is_made(served):
