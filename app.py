@@ -33,6 +33,7 @@ def launch_options(delete_uploads: tuple[float, float] = DELETE_UPLOADS) -> dict
     writes its own lifespan into the app_kwargs it is given."""
     return dict(LAUNCH_OPTIONS, app_kwargs={"lifespan": upload_cleanup(*delete_uploads)})
 
+
 INTRO = """# MSD Demo: speculative decoding on a multimodal LLM
 Upload an image or a video and ask about it. The target model answers twice: **alone** (left) and **with a
 drafter** proposing tokens that the target verifies (right). Every drafted token is coloured by its fate."""

@@ -15,21 +15,17 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def delete_old_uploads(blocks, age_seconds: float | None) -> int:
+def delete_old_uploads(blocks, age_seconds: float | None) -> None:
     """Deletes the blocks' temporary files created more than age_seconds ago (all of them for None), except
-    those a component keeps (cached examples); returns how many it deleted."""
+    those a component keeps (cached examples)."""
     kept = set().union(*(getattr(component, "keep_in_cache", set()) for component in blocks.blocks.values()))
     cutoff = time.time() - age_seconds if age_seconds is not None else float("inf")
-    deleted = 0
     for files in list(blocks.temp_file_sets):
         # list() copies a set in one step under the GIL, so uploads may be added to `files` meanwhile.
         old = {file for file in list(files) if file not in kept and _created_before(Path(file), cutoff)}
         for file in old:
-            with suppress(FileNotFoundError):
-                Path(file).unlink()
-                deleted += 1
+            Path(file).unlink(missing_ok=True)
         files.difference_update(old)
-    return deleted
 
 
 def _created_before(path: Path, cutoff: float) -> bool:
