@@ -31,17 +31,6 @@ def test_feeding_a_head_piece_by_piece_equals_one_pass():
     torch.testing.assert_close(again, whole[:, 11:12], atol=1e-5, rtol=1e-4)
 
 
-def test_rotary_angles_come_out_of_the_table_as_computed_even_past_its_first_size():
-    head = DraftHead(HeadConfig(hidden_size=32, num_heads=4, intermediate_size=64))
-    for positions in (torch.tensor([0, 5, 511]), torch.tensor([512, 1500, 3]), torch.arange(6).view(2, 3)):
-        cos, sin = head._rotation(positions, torch.float32)
-        angles = positions[..., None].float() * head.inverse_frequencies
-        if positions.dim() == 2:
-            angles = angles[:, None]
-        torch.testing.assert_close(cos, angles.cos(), atol=0, rtol=0)
-        torch.testing.assert_close(sin, angles.sin(), atol=0, rtol=0)
-
-
 def _cropped(cache: KVCache, length: int) -> KVCache:
     cache.crop(length)
     return cache

@@ -32,7 +32,6 @@ from torch import nn
 from msd_demo.engine.drafters.vision_adaptor import AheadPath, VisionAdaptor
 
 CONFIG_FILE, WEIGHTS_FILE = "head_config.json", "head.safetensors"
-_ROTATION_TABLE_MIN = 512  # positions the rotary table holds at first; past that, twice the furthest seen
 
 
 @dataclass(frozen=True)
@@ -55,35 +54,25 @@ class HeadConfig:
 
 
 class KVCache:
-    """Keys and values of the positions fed so far, [1, heads, T, head_dim]; cropped after rejections.
-
-    Stored in buffers that grow by doubling and are written in place: a draft step appends one position, and
-    copying the whole cache for it (torch.cat) cost as much as the step's attention.
-    """
+    """Keys and values of the positions fed so far, [1, heads, T, head_dim]; cropped after rejections."""
 
     def __init__(self):
-        self.keys: torch.Tensor | None = None  # [1, heads, capacity, head_dim]; entries past `length` are stale
+        self.keys: torch.Tensor | None = None
         self.values: torch.Tensor | None = None
-        self.length = 0
+
+    @property
+    def length(self) -> int:
+        return 0 if self.keys is None else self.keys.shape[2]
 
     def append(self, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        end = self.length + keys.shape[2]
-        if self.keys is None or end > self.keys.shape[2]:
-            self._grow(keys, max(end, 2 * self.length))
-        self.keys[:, :, self.length : end] = keys
-        self.values[:, :, self.length : end] = values
-        self.length = end
-        return self.keys[:, :, :end], self.values[:, :, :end]
+        if self.keys is not None:
+            keys, values = torch.cat([self.keys, keys], dim=2), torch.cat([self.values, values], dim=2)
+        self.keys, self.values = keys, values
+        return keys, values
 
     def crop(self, length: int) -> None:
-        self.length = min(self.length, length)
-
-    def _grow(self, like: torch.Tensor, capacity: int) -> None:
-        shape = (*like.shape[:2], capacity, like.shape[3])
-        keys, values = like.new_empty(shape), like.new_empty(shape)
         if self.keys is not None:
-            keys[:, :, : self.length], values[:, :, : self.length] = self.keys[:, :, : self.length], self.values[:, :, : self.length]
-        self.keys, self.values = keys, values
+            self.keys, self.values = self.keys[:, :, :length], self.values[:, :, :length]
 
 
 class DraftHead(nn.Module):
@@ -107,7 +96,6 @@ class DraftHead(nn.Module):
         head_dim = d // config.num_heads
         inverse_frequencies = config.rope_theta ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
         self.register_buffer("inverse_frequencies", inverse_frequencies, persistent=False)
-        self._rotation_tables: dict[torch.dtype, tuple[torch.Tensor, torch.Tensor]] = {}  # cos, sin by position
 
     def inputs(self, token_embeds, previous_features, visual_embeds=None, visual_mask=None, image=None) -> torch.Tensor:
         """[..., d] per position; visual_mask [...] marks image/video tokens (their visual_embeds are used);
@@ -149,9 +137,9 @@ class DraftHead(nn.Module):
         """inputs [B, S, d], positions [S] or [B, S] -> predicted features [B, S, d] (the LM head's input)."""
         batch, length, d = inputs.shape
         heads = self.config.num_heads
-        qkv = self.qkv(self.attention_norm(inputs)).view(batch, length, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
-        q, k = _rotate(qkv[:2], *self._rotation(positions, inputs.dtype))  # q and k in one go: fewer small ops
-        v = qkv[2]
+        q, k, v = self.qkv(self.attention_norm(inputs)).view(batch, length, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+        cos, sin = self._rotation(positions, inputs.dtype)
+        q, k = _rotate(q, cos, sin), _rotate(k, cos, sin)
         past = 0
         if cache is not None:
             past = cache.length
@@ -166,22 +154,14 @@ class DraftHead(nn.Module):
         return self.norm(x)
 
     def _rotation(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """cos and sin at positions [S] or [B, S] -> [(B, 1,) S, head_dim / 2], read from a table that grows as
-        positions do: a draft step then costs two lookups instead of computing its angles."""
-        needed = int(positions.max()) + 1 if positions.numel() else 0
-        table = self._rotation_tables.get(dtype)
-        if table is None or table[0].shape[0] < needed or table[0].device != positions.device:
-            angles = torch.arange(max(2 * needed, _ROTATION_TABLE_MIN), device=positions.device)
-            angles = angles.to(self.inverse_frequencies)[:, None] * self.inverse_frequencies
-            table = self._rotation_tables[dtype] = (angles.cos().to(dtype), angles.sin().to(dtype))
-        cos, sin = table[0][positions], table[1][positions]
-        if cos.dim() == 3:  # per-row positions (a training batch of compressed sequences): broadcast over heads
-            cos, sin = cos[:, None], sin[:, None]
-        return cos, sin
+        angles = positions.to(self.inverse_frequencies)[..., None] * self.inverse_frequencies  # [(B,) S, head_dim / 2]
+        if angles.dim() == 3:  # per-row positions (a training batch of compressed sequences): broadcast over heads
+            angles = angles[:, None]
+        return angles.cos().to(dtype), angles.sin().to(dtype)
 
 
 def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotary position embedding (rotate-half form) on [..., S, head_dim]."""
+    """Rotary position embedding (rotate-half form) on [B, H, S, head_dim]."""
     first, second = x.chunk(2, dim=-1)
     return torch.cat([first * cos - second * sin, first * sin + second * cos], dim=-1)
 
