@@ -8,8 +8,8 @@ import msd_demo.ui.gpu  # noqa: F401, I001  first: on a ZeroGPU Space, spaces mu
 import gradio as gr
 
 from msd_demo.limits import LIMITS
-from msd_demo.presets import PRESETS
-from msd_demo.ui import events, handler
+from msd_demo.presets.catalog import PRESETS
+from msd_demo.ui import wiring, handler
 from msd_demo.ui.examples import ASSETS_DIR, example_rows
 from msd_demo.ui.explain import how_it_works_markdown
 from msd_demo.ui.handler import Settings
@@ -42,10 +42,10 @@ drafter** proposing tokens that the target verifies (right). Every drafted token
 def settings_controls():
     preset = gr.Dropdown([(f"{name} ({chosen.size})", name) for name, chosen in PRESETS.items()],
                          value=DEFAULTS.preset, label="model preset")
-    preset_description = gr.Markdown(events.preset_description(DEFAULTS.preset))
+    preset_description = gr.Markdown(wiring.preset_description(DEFAULTS.preset))
     drafters = PRESETS[DEFAULTS.preset].drafters
     drafter = gr.Dropdown(drafters, value=DEFAULTS.drafter, label="drafter")
-    description = gr.Markdown(events.drafter_description(DEFAULTS.drafter))
+    description = gr.Markdown(wiring.drafter_description(DEFAULTS.drafter))
     gamma = gr.Slider(1, LIMITS.max_gamma, value=DEFAULTS.gamma, step=1, label="gamma (draft length)")
     temperature = gr.Slider(0, LIMITS.max_temperature, value=DEFAULTS.temperature, step=0.05,
                             label="temperature (0 = greedy)")
@@ -65,7 +65,7 @@ def api_endpoint():
         max_new_tokens = gr.Number(DEFAULTS.max_new_tokens, precision=0, label="max_new_tokens")
         result = gr.JSON(label="result")
         trigger = gr.Button()
-    trigger.click(events.compare_api, [media, prompt, drafter, gamma, temperature, max_new_tokens], result,
+    trigger.click(wiring.compare_api, [media, prompt, drafter, gamma, temperature, max_new_tokens], result,
                   api_name="compare", concurrency_id=ENGINE)
 
 
@@ -111,17 +111,17 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
     inputs = [image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed]
     outputs = [target_panel, speculative_panel, stats, acceptance_plot, latency_plot, race_plot, expected_plot,
                inspected_steps, step_number, inspector]
-    run_event = run.click(events.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
-    submit_event = prompt.submit(events.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
-    # Stop ends the session's run within one engine step (events.stop_run), and gradio's cancel ends the event.
-    stop.click(events.stop_run, None, None, cancels=[run_event, submit_event], api_visibility="private",
+    run_event = run.click(wiring.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
+    submit_event = prompt.submit(wiring.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
+    # Stop ends the session's run within one engine step (wiring.stop_run), and gradio's cancel ends the event.
+    stop.click(wiring.stop_run, None, None, cancels=[run_event, submit_event], api_visibility="private",
                concurrency_limit=None, queue=False)
-    step_number.input(events.show_step, [inspected_steps, step_number], inspector, api_visibility="private")
-    preset.change(events.drafter_choices, preset, drafter, api_visibility="private")
-    preset.change(events.preset_description, preset, preset_description, api_visibility="private")
-    drafter.change(events.drafter_description, drafter, description, api_visibility="private")
-    image.change(events.keep_one_media, image, video, api_visibility="private")
-    video.change(events.keep_one_media, video, image, api_visibility="private")
+    step_number.input(wiring.show_step, [inspected_steps, step_number], inspector, api_visibility="private")
+    preset.change(wiring.drafter_choices, preset, drafter, api_visibility="private")
+    preset.change(wiring.preset_description, preset, preset_description, api_visibility="private")
+    drafter.change(wiring.drafter_description, drafter, description, api_visibility="private")
+    image.change(wiring.keep_one_media, image, video, api_visibility="private")
+    video.change(wiring.keep_one_media, video, image, api_visibility="private")
 
 # One run at a time per device (concurrency_id ENGINE); at most LIMITS.max_queue more wait, the rest are told
 # that the queue is full.

@@ -20,7 +20,7 @@ def llava_dir(tmp_path_factory, tokenizer):
 
 @pytest.fixture(scope="session")
 def llava_lineup(llava_dir):
-    from msd_demo.presets import load_lineup
+    from msd_demo.presets.lineup import load_lineup
 
     return load_lineup("tiny", str(llava_dir))
 

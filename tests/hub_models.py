@@ -24,7 +24,7 @@ from transformers import (
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
 
-from msd_demo.presets import PRESETS, Preset
+from msd_demo.presets.catalog import PRESETS, Preset
 from msd_demo.training import architectures as arch
 from tests.tiny_models import IMAGE_SIZE, PATCH, TARGET_VOCAB_PADDING, _no_padding_logits, _peaked, seeded
 

@@ -73,7 +73,7 @@ def test_bad_input_shows_a_message_and_the_app_keeps_serving(page):
 
 
 def test_stop_ends_a_long_run_and_the_app_keeps_serving(page, llava_dir):
-    from msd_demo.presets import load_lineup
+    from msd_demo.presets.lineup import load_lineup
 
     page.get_by_text("Describe this image.").first.click()
     set_max_new_tokens(page, 1024)

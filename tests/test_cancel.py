@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from msd_demo.ui import events, handler, stop
+from msd_demo.ui import handler, stop, wiring
 from msd_demo.ui.examples import ASSETS_DIR
 from tests.forward_calls import recorded_forwards
 
@@ -33,7 +33,7 @@ def test_stop_from_another_thread_ends_computation_within_one_step(target_model)
     snapshots = []
 
     def consume():
-        for snapshot in events.throttled(handler.stream(handler.DEFAULT_PRESET, request, signal), events.PANEL_INTERVAL):
+        for snapshot in wiring.throttled(handler.stream(handler.DEFAULT_PRESET, request, signal), wiring.PANEL_INTERVAL):
             snapshots.append(snapshot)
 
     with recorded_forwards(target_model) as forwards:
@@ -54,7 +54,7 @@ def test_stop_from_another_thread_ends_computation_within_one_step(target_model)
 
 def test_closing_the_ui_handler_stops_the_engine(target_model):
     """What gradio's cancel does: close the event's generator after an update; no forward pass follows."""
-    updates = events.run_in_ui(None, IMAGE, QUESTION, handler.DEFAULT_PRESET, "model", 3, 0.0, 1024, 0)
+    updates = wiring.run_in_ui(None, IMAGE, QUESTION, handler.DEFAULT_PRESET, "model", 3, 0.0, 1024, 0)
     with recorded_forwards(target_model) as forwards:
         for _ in range(3):
             next(updates)
@@ -70,12 +70,12 @@ def test_the_stop_button_reaches_the_run_of_its_own_session_only(target_model):
         def __init__(self, session_hash):
             self.session_hash = session_hash
 
-    mine = events.run_in_ui(None, IMAGE, QUESTION, handler.DEFAULT_PRESET, "model", 3, 0.0, 1024, 0, Session("mine"))
+    mine = wiring.run_in_ui(None, IMAGE, QUESTION, handler.DEFAULT_PRESET, "model", 3, 0.0, 1024, 0, Session("mine"))
     with recorded_forwards(target_model) as forwards:
         next(mine)
-        events.stop_run(Session("someone else"))
+        wiring.stop_run(Session("someone else"))
         next(mine)  # still running: another session's Stop is not ours
-        events.stop_run(Session("mine"))
+        wiring.stop_run(Session("mine"))
         stopped_at = len(forwards)
         remaining = list(mine)  # the run ends at once: at most the step under way, and no more updates
     assert len(forwards) - stopped_at <= 1 and len(remaining) <= 1

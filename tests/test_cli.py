@@ -1,4 +1,4 @@
-"""The CLI contract of DESIGN.md: JSON fields, and one clear stderr line (no traceback) for bad input."""
+"""The CLI contract (README): JSON fields, and one clear stderr line (no traceback) for bad input."""
 
 import json
 import subprocess

@@ -6,8 +6,8 @@ import torch
 
 from msd_demo.engine import DecodeConfig, speculative
 from msd_demo.engine.drafters import DraftHead, HeadConfig, load_head, save_head
-from msd_demo.engine.drafters.head import KVCache
-from msd_demo.metrics import collect
+from msd_demo.engine.drafters.head_model import KVCache
+from msd_demo.measure.metrics import collect
 from msd_demo.training.heads import RAMP_STEPS, RECIPES
 from tests.test_engine import IMAGE, QUESTION, VIDEO
 
@@ -69,18 +69,18 @@ def test_a_visual_feature_needs_decoupled_uncompressed_visual_positions():
 def test_the_head_drafts_from_the_verification_pass_alone(llava_lineup, monkeypatch):
     """One target prefill and one target forward per step, as for any drafter: the features the head
     needs come out of the passes the target runs anyway."""
-    from msd_demo.engine import cached_model
+    from msd_demo.engine import model_cache
 
     target_model, calls = llava_lineup.target.model, []
     for method in ("_prefill", "_forward"):
-        original = getattr(cached_model.CachedModel, method)
+        original = getattr(model_cache.CachedModel, method)
 
         def counting(self, *args, _original=original, _name=method, **kwargs):
             if self.model is target_model:
                 calls.append(_name)
             return _original(self, *args, **kwargs)
 
-        monkeypatch.setattr(cached_model.CachedModel, method, counting)
+        monkeypatch.setattr(model_cache.CachedModel, method, counting)
     run = collect(speculative(llava_lineup.target, QUESTION, VIDEO, llava_lineup.drafter("msd"), DecodeConfig(40, gamma=3)))
     assert calls.count("_prefill") == 1
     assert calls.count("_forward") == len(run.steps)  # one per step after the prefill
@@ -101,7 +101,7 @@ def test_the_recipes_are_the_method_and_one_ablation_each():
 
 
 def test_head_drafters_are_offered_where_their_weights_are(llava_lineup, tmp_path):
-    from msd_demo.presets import get_preset
+    from msd_demo.presets.catalog import get_preset
 
     assert {"msd", "msd-no-decoupling"} <= set(llava_lineup.preset.drafters)
     assert "msd" not in get_preset("tiny", tmp_path).drafters  # a models folder without heads

@@ -5,8 +5,8 @@ import pytest
 from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_only
 from msd_demo.engine.drafters import HeadDrafter, ModelDrafter, PromptLookupDrafter
 from msd_demo.errors import UserInputError
-from msd_demo.media import Media
-from msd_demo.metrics import Comparison, collect
+from msd_demo.inputs.media import Media
+from msd_demo.measure.metrics import Comparison, collect
 from tests.tiny_models import random_head, sample_images
 
 QUESTION = "Describe the picture in detail."
@@ -96,11 +96,11 @@ def test_eos_inside_a_draft_stops_there(llava_lineup):
 
 
 def test_one_target_forward_per_step_and_the_cache_is_cropped_not_recomputed(llava_lineup, monkeypatch):
-    from msd_demo.engine import cached_model
+    from msd_demo.engine import model_cache
 
     calls = []
-    original_forward = cached_model.CachedModel.forward
-    original_prefill = cached_model.CachedModel.prefill
+    original_forward = model_cache.CachedModel.forward
+    original_prefill = model_cache.CachedModel.prefill
 
     def counting_forward(self, token_ids):
         calls.append(("forward", self.model is target_model, len(token_ids), self.length))
@@ -111,8 +111,8 @@ def test_one_target_forward_per_step_and_the_cache_is_cropped_not_recomputed(lla
         return original_prefill(self, model_inputs)
 
     target_model = llava_lineup.target.model
-    monkeypatch.setattr(cached_model.CachedModel, "forward", counting_forward)
-    monkeypatch.setattr(cached_model.CachedModel, "prefill", counting_prefill)
+    monkeypatch.setattr(model_cache.CachedModel, "forward", counting_forward)
+    monkeypatch.setattr(model_cache.CachedModel, "prefill", counting_prefill)
     config = DecodeConfig(max_new_tokens=30, gamma=3)
     run = collect(speculative(llava_lineup.target, QUESTION, IMAGE, llava_lineup.drafter("model"), config))
     target_calls = [call for call in calls if call[1]]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from msd_demo.cli import main
-from msd_demo.ui import events, handler
+from msd_demo.ui import handler, wiring
 from msd_demo.ui.examples import ASSETS_DIR
 
 IMAGE = str(ASSETS_DIR / "shapes_1.png")
@@ -58,12 +58,12 @@ def final_ui_stats(outputs) -> str:
 def test_out_of_memory_in_the_app_is_a_message_and_the_next_run_works(out_of_memory_after, monkeypatch, fails_at_call):
     arguments = (None, IMAGE, QUESTION, handler.DEFAULT_PRESET, "model", 3, 0.0, 64, 0)
     emptied = out_of_memory_after(fails_at_call)
-    assert "ran out of memory" in final_ui_stats(list(events.run_in_ui(*arguments)))
+    assert "ran out of memory" in final_ui_stats(list(wiring.run_in_ui(*arguments)))
     assert emptied, "the CUDA cache was not emptied"
     with pytest.raises(gr.Error, match="ran out of memory"):
-        list(events.compare_api(IMAGE, QUESTION, "model", 3, 0.0, 64))
+        list(wiring.compare_api(IMAGE, QUESTION, "model", 3, 0.0, 64))
     monkeypatch.undo()
-    assert 'data-finished="true"' in final_ui_stats(list(events.run_in_ui(*arguments)))
+    assert 'data-finished="true"' in final_ui_stats(list(wiring.run_in_ui(*arguments)))
 
 
 def test_out_of_memory_in_the_cli_is_one_line(out_of_memory_after, capfd, llava_dir):

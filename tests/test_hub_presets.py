@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from msd_demo import hub
 from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_only
 from msd_demo.engine.drafters import ModelDrafter
 from msd_demo.errors import UserInputError
-from msd_demo.media import Media
-from msd_demo.metrics import collect
-from msd_demo.presets import HUB_PRESETS, PRESETS, Lineup
+from msd_demo.inputs.media import Media
+from msd_demo.loading import hub
+from msd_demo.measure.metrics import collect
+from msd_demo.presets.catalog import HUB_PRESETS, PRESETS
+from msd_demo.presets.lineup import Lineup
 from tests import hub_models
 from tests.tiny_models import sample_images
 
@@ -164,19 +165,19 @@ def test_a_hub_preset_offline_is_one_clear_line():
 
 
 def test_a_hub_preset_offline_in_the_app_is_a_message_not_a_traceback(monkeypatch):
-    from msd_demo.ui import events
+    from msd_demo.ui import wiring
 
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
-    outputs = list(events.run_in_ui(str(ROOT / "assets" / "shapes_1.png"), None, QUESTION, "llava-interleave", "model", 4, 0.0, 16, 0))
+    outputs = list(wiring.run_in_ui(str(ROOT / "assets" / "shapes_1.png"), None, QUESTION, "llava-interleave", "model", 4, 0.0, 16, 0))
     assert "could not download llava-hf/llava-interleave-qwen-7b-hf: the hub is unreachable" in outputs[-1][2]
     assert any("loading" in str(output[2]) for output in outputs[:-1])  # progress was shown first
 
 
 def test_the_app_describes_each_preset_and_reuses_a_loaded_lineup(llava_dir):
-    from msd_demo.presets import is_lineup_loaded, load_lineup
-    from msd_demo.ui import events
+    from msd_demo.presets.lineup import is_lineup_loaded, load_lineup
+    from msd_demo.ui import wiring
 
-    description = events.preset_description("qwen2.5-vl")
+    description = wiring.preset_description("qwen2.5-vl")
     assert "about 25 GB in bf16" in description and "40 GB or more" in description
     assert load_lineup("tiny", str(llava_dir)) is load_lineup("tiny", str(llava_dir))
     assert is_lineup_loaded("tiny", str(llava_dir)) and not is_lineup_loaded("qwen2.5-vl")
@@ -190,7 +191,7 @@ def _environment() -> dict:
 
 def test_loading_through_accelerate_device_map_decodes_the_same(lineups):
     """device_map="auto" (what several GPUs get) loads and decodes the same (here accelerate places all on the CPU)."""
-    from msd_demo.models import load_model
+    from msd_demo.loading.models import load_model
 
     preset = lineups["qwen2.5-vl"].preset
     dispatched = load_model(preset.target, multimodal=True, device=torch.device("cpu"), device_map="auto")

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from msd_demo.errors import UserInputError
-from msd_demo.media import LONGEST_STRIP_SIDE, MAX_ASPECT_RATIO, load_image, load_media, load_video
+from msd_demo.inputs.media import LONGEST_STRIP_SIDE, MAX_ASPECT_RATIO, load_image, load_media, load_video
 from tests.media_files import RED, write_audio_only, write_png_header, write_video
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -138,7 +138,7 @@ def test_an_absurdly_long_video_is_refused(tmp_path):
 def test_a_video_with_too_many_frames_is_refused(tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from msd_demo import media
+    from msd_demo.inputs import media
 
     monkeypatch.setattr(media, "LIMITS", replace(media.LIMITS, max_video_frames_in_file=1_000))  # 100,000 by default
     path = write_video(tmp_path / "many.mp4", 3_000, 64, 48)

@@ -3,7 +3,7 @@
 import pytest
 
 from msd_demo.engine.events import DraftToken, Step, Token
-from msd_demo.metrics import acceptance_by_word_class, expected_speedup, stats_from_steps
+from msd_demo.measure.metrics import acceptance_by_word_class, expected_speedup, stats_from_steps
 
 VISUAL = frozenset({"red", "circle"})
 

@@ -11,10 +11,10 @@ import pytest
 
 from msd_demo.cli import main
 from msd_demo.errors import UserInputError
-from msd_demo.model_sources import check_model_source
-from msd_demo.models import load_model
-from msd_demo.presets import PRESETS
-from msd_demo.ui import events, handler
+from msd_demo.loading.models import load_model
+from msd_demo.loading.sources import check_model_source
+from msd_demo.presets.catalog import PRESETS
+from msd_demo.ui import handler, wiring
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = str(ROOT / "assets" / "shapes_1.png")
@@ -85,6 +85,6 @@ def test_an_error_that_quotes_a_secret_is_shown_and_logged_without_it(llava_dir,
     monkeypatch.setattr(model, "forward", leaking_forward)
     assert main(["run", "--image", IMAGE, "--prompt", "Describe.", "--models-dir", str(llava_dir)]) == 1
     with caplog.at_level(logging.ERROR):
-        outputs = list(events.run_in_ui(None, IMAGE, "Describe.", handler.DEFAULT_PRESET, "model", 3, 0.0, 8, 0))
+        outputs = list(wiring.run_in_ui(None, IMAGE, "Describe.", handler.DEFAULT_PRESET, "model", 3, 0.0, 8, 0))
     shown = capfd.readouterr().err + outputs[-1][2] + caplog.text
     assert "Bearer ***" in shown and FAKE_TOKEN not in shown

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from msd_demo.limits import LIMITS
-from msd_demo.presets import load_lineup
+from msd_demo.presets.lineup import load_lineup
 from msd_demo.ui.examples import ASSETS_DIR
 from tests.forward_calls import recorded_forwards
 from tests.launch import launched_app

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from msd_demo.compare import Request, compare
 from msd_demo.engine import DecodeConfig
-from msd_demo.media import load_media
-from msd_demo.metrics import acceptance_by_word_class
-from msd_demo.presets import MODELS_DIR, get_preset, load_lineup
+from msd_demo.inputs.media import load_media
+from msd_demo.measure.metrics import acceptance_by_word_class
+from msd_demo.measure.side_by_side import Request, compare
+from msd_demo.presets.catalog import MODELS_DIR, get_preset
+from msd_demo.presets.lineup import load_lineup
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SUITE = [json.loads(line) for line in (ASSETS / "suite.jsonl").read_text().splitlines() if line.strip()]

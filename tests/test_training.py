@@ -8,8 +8,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
 from msd_demo.engine.drafters import load_head
-from msd_demo.media import Media
-from msd_demo.prompt import build_prompt
+from msd_demo.inputs.media import Media
+from msd_demo.inputs.prompt import build_prompt
 from msd_demo.training import heads
 from msd_demo.training.__main__ import main
 from msd_demo.training.data import IGNORE, make_sample

@@ -141,16 +141,16 @@ def test_bad_input_is_a_clear_error(tmp_path, media, prompt, settings, message):
 
 @pytest.mark.filterwarnings("ignore:no image or video")  # gr.Warning outside a request: a Python warning
 def test_the_ui_handler_turns_bad_input_into_an_error_box():
-    from msd_demo.ui import events
+    from msd_demo.ui import wiring
 
-    outputs = list(events.run_in_ui(None, None, QUESTION, "tiny", "model", 4, 0.0, 16, 0))
+    outputs = list(wiring.run_in_ui(None, None, QUESTION, "tiny", "model", 4, 0.0, 16, 0))
     assert len(outputs) == 1 and "msd-error" in outputs[0][2] and "no image or video" in outputs[0][2]
 
 
 def test_the_ui_handler_streams_then_finishes():
-    from msd_demo.ui import events
+    from msd_demo.ui import wiring
 
-    outputs = list(events.run_in_ui(IMAGE, None, QUESTION, "tiny", "prompt-lookup", 4, 0.0, 24, 0))
+    outputs = list(wiring.run_in_ui(IMAGE, None, QUESTION, "tiny", "prompt-lookup", 4, 0.0, 24, 0))
     final = outputs[-1]
     assert 'data-tokens="24"' in final[0] and 'data-tokens="24"' in final[1] and "identical" in final[2]
     assert all(figure is not None for figure in final[3:7]) and "Step" in final[9]
@@ -172,7 +172,7 @@ def test_gpu_time_grows_with_tokens_and_is_a_no_op_off_zero_gpu():
 
 
 def test_the_verdict_says_where_greedy_outputs_differ_and_names_reduced_precision():
-    from msd_demo.metrics import Comparison, RunStats
+    from msd_demo.measure.metrics import Comparison, RunStats
     from msd_demo.ui.summary import outputs_verdict
 
     def comparison(speculative_ids):

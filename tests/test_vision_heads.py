@@ -8,7 +8,7 @@ import torch
 
 from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_only
 from msd_demo.engine.drafters import FlashDrafter, HeadDrafter, head_drafter, load_head, save_head
-from msd_demo.metrics import collect
+from msd_demo.measure.metrics import collect
 from tests.test_engine import IMAGE, QUESTION, VIDEO
 from tests.tiny_models import random_head
 

@@ -12,7 +12,7 @@ from PIL import Image
 from transformers import LlamaForCausalLM, LlavaForConditionalGeneration, Qwen2VLForConditionalGeneration
 
 from msd_demo.engine.drafters import DraftHead, save_head
-from msd_demo.models import LoadedModel
+from msd_demo.loading.models import LoadedModel
 from msd_demo.training import architectures as arch
 from msd_demo.training.heads import head_config_for
 

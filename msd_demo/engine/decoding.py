@@ -10,15 +10,16 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from msd_demo.engine.cached_model import CachedModel, TargetFeatures, stopwatch
 from msd_demo.engine.drafters.base import Draft, Drafter, DraftRequest
 from msd_demo.engine.events import Candidate, DraftToken, Step, Token
+from msd_demo.engine.model_cache import CachedModel, TargetFeatures
 from msd_demo.engine.sampling import SamplingConfig, choose, make_generator, probabilities
+from msd_demo.engine.timing import stopwatch
 from msd_demo.engine.verify import Verdict, verify_greedy, verify_sampling
 from msd_demo.errors import UserInputError
+from msd_demo.inputs.media import Media
 from msd_demo.limits import LIMITS
-from msd_demo.media import Media
-from msd_demo.models import LoadedModel
+from msd_demo.loading.models import LoadedModel
 
 TOP_CANDIDATES = 5  # how many of the target's candidates each step keeps for the step inspector
 

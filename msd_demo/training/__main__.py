@@ -15,6 +15,7 @@ from msd_demo.training import stages
 from msd_demo.training.card import write_card
 from msd_demo.training.evaluate import decode_times, evaluate_target
 from msd_demo.training.heads import RECIPES
+from msd_demo.training.plan import FULL, QUICK, Plan
 from msd_demo.training.vision_heads import VISION_RECIPES
 
 STAGES = ("tokenizer", "target", "draft-vlm", "draft-text", "heads", "vision_heads", "eval")
@@ -42,8 +43,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def make_plan(args: argparse.Namespace) -> stages.Plan:
-    plan = stages.QUICK if args.quick else stages.FULL
+def make_plan(args: argparse.Namespace) -> Plan:
+    plan = QUICK if args.quick else FULL
     if args.steps is None:
         return plan
     schedules = {
@@ -53,7 +54,7 @@ def make_plan(args: argparse.Namespace) -> stages.Plan:
     return dataclasses.replace(plan, name=f"{plan.name}, {args.steps} steps", **schedules)
 
 
-def run_eval(out: Path, plan: stages.Plan, command: str) -> None:
+def run_eval(out: Path, plan: Plan, command: str) -> None:
     scores = evaluate_target(out / "target", plan.eval_examples, plan.eval_max_new_tokens)
     decode_ms = decode_times(out)
     print(json.dumps({"scores": dataclasses.asdict(scores), "decode_forward_ms": decode_ms}, indent=2))

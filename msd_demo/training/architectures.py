@@ -18,7 +18,7 @@ from transformers import (
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-from msd_demo.processors import ImageOnlyQwen2VLProcessor
+from msd_demo.loading.processors import ImageOnlyQwen2VLProcessor
 
 IMAGE_TOKEN = "<image>"
 QWEN_VISION_TOKENS = ["<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from msd_demo.training.data import KIND_WEIGHTS, VIDEO_FRAMES, video_share
 from msd_demo.training.evaluate import EVAL_SEED, Scores
-from msd_demo.training.stages import DRAFT_TEXT_SIZE, DRAFT_VLM_SIZE, IMAGE_SIZE, PATCH, SEEDS, TARGET_SIZE, Plan, checkpoints
+from msd_demo.training.plan import DRAFT_TEXT_SIZE, DRAFT_VLM_SIZE, IMAGE_SIZE, PATCH, SEEDS, TARGET_SIZE, Plan, checkpoints
 
 MODELS = ("target", "draft-vlm", "draft-text")
 
@@ -59,7 +59,7 @@ def heads_section(out: Path) -> str:
     )
     return (
         f"{HEADS_TITLE}\n\n"
-        "EAGLE-style heads that draft from the target's own features (`msd_demo/engine/drafters/head.py`): one "
+        "EAGLE-style heads that draft from the target's own features (`msd_demo/engine/drafters/head_model.py`): one "
         "decoder layer as wide as the target's features (its MLP 256 wide, a third of the target's), borrowing the "
         "target's embedding and LM head (not stored). "
         "They learn the target, not the data: features and greedy choices come from the shipped target reading "

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from msd_demo.media import Media
-from msd_demo.prompt import build_prompt
+from msd_demo.inputs.media import Media
+from msd_demo.inputs.prompt import build_prompt
 from msd_demo.world import IMAGE_KINDS, VIDEO_KINDS, Example, ask, sample_example, sample_text_example
 from msd_demo.world.questions import sample_video_for
 from msd_demo.world.scene import sample_scene

@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
-from msd_demo.prompt import Prompt, build_prompt
+from msd_demo.inputs.prompt import Prompt, build_prompt
 from msd_demo.training.data import example_media
 from msd_demo.world import Example, sample_example
 

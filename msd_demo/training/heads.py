@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import AutoModelForImageTextToText, get_cosine_schedule_with_warmup
 
-from msd_demo.engine.drafters.head import DraftHead, HeadConfig
+from msd_demo.engine.drafters.head_model import DraftHead, HeadConfig
 from msd_demo.training.data import IGNORE, Sample, collate
 from msd_demo.training.loop import CHECKPOINT_SECONDS, Cost, Schedule, resume_checkpoint, save_checkpoint
 

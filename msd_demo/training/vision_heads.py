@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from msd_demo.engine.drafters.head import DraftHead
-from msd_demo.prompt import build_prompt
+from msd_demo.engine.drafters.head_model import DraftHead
+from msd_demo.inputs.prompt import build_prompt
 from msd_demo.training.data import IGNORE, Sample, example_media
 from msd_demo.training.heads import DEPTH, _shift_left, _shift_right
 from msd_demo.world import sample_example

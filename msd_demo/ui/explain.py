@@ -1,6 +1,6 @@
 """The "How it works" text: the algorithm in plain sentences, a small diagram, and the drafters' sources."""
 
-from msd_demo.engine.drafters import DRAFTER_DESCRIPTIONS
+from msd_demo.presets.catalog import DRAFTER_DESCRIPTIONS
 
 STEPS = (
     "1. draft   the drafter proposes d1 … dγ, with q(d1) … q(dγ)",

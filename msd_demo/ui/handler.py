@@ -10,13 +10,14 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from msd_demo.compare import Request
 from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_only
 from msd_demo.errors import UserInputError
 from msd_demo.faults import out_of_memory_error
-from msd_demo.media import load_media
-from msd_demo.presets import PRESETS, Lineup, get_preset, is_lineup_loaded, load_lineup
-from msd_demo.report import comparison_json
+from msd_demo.inputs.media import load_media
+from msd_demo.measure.run_json import comparison_json
+from msd_demo.measure.side_by_side import Request
+from msd_demo.presets.catalog import PRESETS, get_preset
+from msd_demo.presets.lineup import Lineup, is_lineup_loaded, load_lineup
 from msd_demo.ui.gpu import gpu_seconds, on_gpu
 from msd_demo.ui.race import RaceSnapshot, race
 from msd_demo.ui.summary import TIMING_NOTE

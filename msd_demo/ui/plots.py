@@ -8,7 +8,7 @@ from itertools import accumulate
 import plotly.graph_objects as go
 
 from msd_demo.limits import LIMITS
-from msd_demo.metrics import Comparison, expected_speedup
+from msd_demo.measure.metrics import Comparison, expected_speedup
 from msd_demo.ui.summary import cost_ratio
 
 GREEN, RED, BLUE, GREY, ORANGE = "#2e9e44", "#d13b3b", "#2f5fd0", "#7a7a7a", "#e08a1e"

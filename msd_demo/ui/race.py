@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from msd_demo.engine.events import Step
-from msd_demo.metrics import Comparison, stats_from_steps
+from msd_demo.measure.metrics import Comparison, stats_from_steps
 
 
 @dataclass(frozen=True)

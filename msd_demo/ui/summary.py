@@ -5,7 +5,7 @@ Pure: RunStats in, HTML and numbers out. Every number comes from the runs' compu
 
 from html import escape
 
-from msd_demo.metrics import Comparison, RunStats
+from msd_demo.measure.metrics import Comparison, RunStats
 
 TIMING_NOTE = (
     "How timings were taken: each run's clock is the sum of its own measured prefill, draft and verify times "

@@ -11,10 +11,10 @@ from typing import Protocol
 
 import torch
 
-from msd_demo.engine.cached_model import TargetFeatures
+from msd_demo.engine.model_cache import TargetFeatures
 from msd_demo.engine.sampling import SamplingConfig
-from msd_demo.media import Media
-from msd_demo.prompt import Prompt
+from msd_demo.inputs.media import Media
+from msd_demo.inputs.prompt import Prompt
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ Both are this class: the draft model's own prompt decides what it sees.
 
 import torch
 
-from msd_demo.engine.cached_model import CachedModel
 from msd_demo.engine.drafters.base import Draft, DraftRequest
+from msd_demo.engine.model_cache import CachedModel
 from msd_demo.engine.sampling import choose, make_generator, probabilities
-from msd_demo.models import LoadedModel
+from msd_demo.loading.models import LoadedModel
 
 
 class ModelDrafter:

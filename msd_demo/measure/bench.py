@@ -12,13 +12,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from msd_demo.cli import decode_config
-from msd_demo.compare import Request, run_speculative, run_target_only
 from msd_demo.errors import UserInputError
-from msd_demo.hf_reference import hf_assisted, hf_generate
-from msd_demo.media import Media, load_media
-from msd_demo.metrics import Comparison, RunStats, acceptance_by_word_class, stats_from_steps
-from msd_demo.presets import Lineup, get_preset, load_lineup
+from msd_demo.inputs.media import Media, load_media
+from msd_demo.measure.hf_reference import hf_assisted, hf_generate
+from msd_demo.measure.metrics import Comparison, RunStats, acceptance_by_word_class, stats_from_steps
+from msd_demo.measure.side_by_side import Request, run_speculative, run_target_only
+from msd_demo.presets.lineup import Lineup
 
 DEFAULT_SUITE = Path(__file__).resolve().parent.parent / "assets" / "suite.jsonl"
 
@@ -58,21 +57,6 @@ class DrafterRecord:
     hf_assisted_speedups: list[float] = field(default_factory=list)
     identical_to_hf: list[bool] = field(default_factory=list)
     hf_assisted_unavailable: str | None = None
-
-
-def bench_command(args) -> int:
-    config = decode_config(args)
-    rows = read_suite(args.suite or DEFAULT_SUITE, get_preset(args.preset, args.models_dir).video_frames)
-    lineup = load_lineup(args.preset, args.models_dir, args.dtype)
-    names = lineup.preset.drafters if args.drafters == "all" else [n.strip() for n in args.drafters.split(",")]
-    for name in names:
-        lineup.drafter(name)  # unknown names are refused before any timing starts
-    if args.repeats < 1:
-        raise UserInputError(f"--repeats must be at least 1, got {args.repeats}.")
-    result = run_bench(lineup, rows, names, config, args.repeats, args.gamma)
-    Path(args.json).write_text(json.dumps(result, indent=2))
-    print(summary_table(result), file=sys.stderr)
-    return 0
 
 
 def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, repeats: int, gamma: int) -> dict:

@@ -2,11 +2,12 @@
 
 import json
 
-from msd_demo.cli import decode_config
-from msd_demo.compare import Request, compare
-from msd_demo.media import load_image, load_video
-from msd_demo.presets import get_preset, load_lineup
-from msd_demo.report import comparison_json, comparison_text
+from msd_demo.cli.arguments import decode_config
+from msd_demo.inputs.media import load_image, load_video
+from msd_demo.measure.run_json import comparison_json, comparison_text
+from msd_demo.measure.side_by_side import Request, compare
+from msd_demo.presets.catalog import get_preset
+from msd_demo.presets.lineup import load_lineup
 
 
 def run_command(args) -> int:

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 
 from msd_demo.engine import DecodeConfig, speculative, target_only
-from msd_demo.media import Media
-from msd_demo.metrics import Comparison, RunStats, collect
-from msd_demo.presets import Lineup
-from msd_demo.prompt import check_question
+from msd_demo.inputs.media import Media
+from msd_demo.inputs.prompt import check_question
+from msd_demo.measure.metrics import Comparison, RunStats, collect
+from msd_demo.presets.lineup import Lineup
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ sequence has tokens: `dropped` of them) and adds a global image feature to every
 import torch
 
 from msd_demo.engine.drafters.base import Draft, DraftRequest
-from msd_demo.engine.drafters.head import DraftHead, KVCache
+from msd_demo.engine.drafters.head_model import DraftHead, KVCache
 from msd_demo.engine.sampling import choose, make_generator, probabilities
-from msd_demo.models import LoadedModel
+from msd_demo.loading.models import LoadedModel
 
 
 class HeadDrafter:

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 import torch
 
 from msd_demo.errors import UserInputError
+from msd_demo.inputs.media import Media
 from msd_demo.limits import LIMITS
-from msd_demo.media import Media
 
 
 @dataclass

@@ -10,10 +10,10 @@ the output is the target's whatever the head guesses.
 import torch
 
 from msd_demo.engine.drafters.base import Draft
-from msd_demo.engine.drafters.head import DraftHead
-from msd_demo.engine.drafters.msd import HeadDrafter
+from msd_demo.engine.drafters.head_drafter import HeadDrafter
+from msd_demo.engine.drafters.head_model import DraftHead
 from msd_demo.engine.sampling import choose, probabilities
-from msd_demo.models import LoadedModel
+from msd_demo.loading.models import LoadedModel
 
 
 class FlashDrafter(HeadDrafter):

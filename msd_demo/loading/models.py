@@ -5,11 +5,11 @@ from pathlib import Path
 
 import torch
 
-from msd_demo import hub
-from msd_demo.media import Media
-from msd_demo.model_sources import check_model_source
-from msd_demo.processors import load_processor
-from msd_demo.prompt import Prompt, build_prompt
+from msd_demo.inputs.media import Media
+from msd_demo.inputs.prompt import Prompt, build_prompt
+from msd_demo.loading import hub
+from msd_demo.loading.processors import load_processor
+from msd_demo.loading.sources import check_model_source
 
 
 @dataclass

@@ -1,8 +1,8 @@
-"""Run statistics as the JSON of the CLI contract (DESIGN.md) and as a short text report."""
+"""Run statistics as the JSON of the CLI contract (README) and as a short text report."""
 
 from msd_demo.engine.events import Step
-from msd_demo.metrics import Comparison, RunStats
-from msd_demo.models import LoadedModel
+from msd_demo.loading.models import LoadedModel
+from msd_demo.measure.metrics import Comparison, RunStats
 
 
 def run_json(stats: RunStats, target: LoadedModel, with_steps: bool) -> dict:

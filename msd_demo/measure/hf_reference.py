@@ -4,9 +4,9 @@ import time
 
 import torch
 
-from msd_demo.engine.cached_model import synchronize
-from msd_demo.models import LoadedModel
-from msd_demo.prompt import Prompt
+from msd_demo.engine.timing import synchronize
+from msd_demo.inputs.prompt import Prompt
+from msd_demo.loading.models import LoadedModel
 
 
 @torch.inference_mode()

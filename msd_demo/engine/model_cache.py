@@ -1,13 +1,11 @@
 """A model plus its KV cache: one prefill, then forwards of a few tokens, and crops after rejections."""
 
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from transformers import DynamicCache
 
-from msd_demo.models import input_device
+from msd_demo.loading.models import input_device
 
 
 @dataclass(frozen=True)
@@ -80,25 +78,3 @@ class CachedModel:
             return positions[None]  # [1, S]
         # [3, 1, S]: temporal, height and width positions coincide for text tokens.
         return (positions + self.rope_delta).view(1, 1, -1).expand(3, 1, -1)
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for every GPU: a model split over several (device_map) computes on all of them."""
-    if device.type == "cuda":
-        for index in range(torch.cuda.device_count()):
-            torch.cuda.synchronize(index)
-
-
-@contextmanager
-def stopwatch(device: torch.device):
-    """Wall-clock seconds of the block with the device synchronised on both sides; read `.seconds` after."""
-    timer = _Timer()
-    synchronize(device)
-    start = time.perf_counter()
-    yield timer
-    synchronize(device)
-    timer.seconds = time.perf_counter() - start
-
-
-class _Timer:
-    seconds: float = 0.0

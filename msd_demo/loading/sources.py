@@ -9,14 +9,9 @@ from pathlib import Path
 
 from msd_demo.errors import UserInputError
 from msd_demo.limits import env_flag
+from msd_demo.presets.catalog import preset_sources
 
 ALLOW_ANY_MODEL = "MSD_ALLOW_ANY_MODEL"
-
-
-def preset_sources() -> frozenset[str]:
-    from msd_demo.presets import PRESETS  # imported here: presets imports models, which imports this module
-
-    return frozenset(source for preset in PRESETS.values() for source in (preset.target, *preset.draft_models.values()))
 
 
 def check_model_source(source: str | Path) -> None:

@@ -1,29 +1,42 @@
-"""Model presets: which target and which draft models make up a lineup, and loading them once."""
+"""The presets: which target and which draft models make up a lineup, and which drafters exist. Plain data,
+no models: the allow-list of sources and the CLI's listing read it without loading anything."""
 
 import os
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
-from msd_demo.engine.drafters import (
-    DRAFTER_DESCRIPTIONS,
-    HEAD_DRAFTERS,
-    Drafter,
-    ModelDrafter,
-    PromptLookupDrafter,
-    head_drafter,
-    load_head,
-)
 from msd_demo.errors import UserInputError
 from msd_demo.limits import LIMITS
-from msd_demo.models import LoadedModel, load_model, single_device_map
 
-MODELS_DIR = Path(os.environ.get("MSD_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
+# name -> (what drafts, where it comes from): shown in the CLI help and the app.
+DRAFTER_DESCRIPTIONS = {
+    "model": "a small VLM with the target's tokenizer that also sees the image (standard speculative decoding)",
+    "text-only": "a small LM that sees only the text, never the image (Gagrani et al., CVPRW 2024)",
+    "prompt-lookup": "n-gram copy from the prompt and the output so far; no model (training-free baseline)",
+    "msd": "a one-layer head on the target's features; visual tokens enter through their own projection of the target's "
+    "visual embeddings (beside its feature), text tokens fused with its features; text then multimodal training "
+    "(MSD, Lin et al. 2025)",
+    "msd-no-decoupling": "msd ablation: visual positions are fused like text tokens (no decoupling)",
+    "msd-multimodal-only": "msd ablation: one stage on multimodal data only (no text stage)",
+    "msd-text-stage-only": "msd ablation: stage one only, text data (no multimodal stage)",
+    "msd-visual-embedding-only": "msd ablation: visual tokens enter as the visual embeddings alone, without the target's feature",
+    "vispec": "a head with a vision adaptor: the image compressed into a few learned queries where it stood, and a global "
+    "image feature added to every text input; trained on the target's own long answers (ViSpec, Kang et al. 2025)",
+    "vispec-no-adaptor": "vispec ablation: every visual token enters, no queries and no global feature",
+    "flash": "a head over a few latent queries of the visual tokens that drafts two tokens per pass of its layer "
+    "(semi-autoregressive; FLASH, 2025)",
+    "flash-no-compression": "flash ablation: every visual token enters (no latent queries)",
+    "flash-one-token": "flash ablation: one token per pass",
+}
+# Drafters that are heads on the target's features, each with its weights in a folder of its own.
+HEAD_DRAFTERS = (
+    "msd", "msd-no-decoupling", "msd-multimodal-only", "msd-text-stage-only", "msd-visual-embedding-only",
+    "vispec", "vispec-no-adaptor", "flash", "flash-no-compression", "flash-one-token",
+)
+
+MODELS_DIR = Path(os.environ.get("MSD_MODELS_DIR", Path(__file__).resolve().parents[2] / "models"))
 # Drafters that run a model of their own, and whether that model sees the image.
 MODEL_DRAFTERS = {"model": True, "text-only": False}
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -111,79 +124,8 @@ def get_preset(name: str, models_dir: str | Path | None = None) -> Preset:
     return tiny_preset(models_dir) if models_dir is not None and name == "tiny" else PRESETS[name]
 
 
-class Lineup:
-    """A loaded target and, loaded on first use, its draft models."""
-
-    def __init__(self, preset: Preset, dtype: torch.dtype | None = None):
-        self.preset = preset
-        if not Path(preset.target).exists() and preset.name == "tiny":
-            raise UserInputError(f"the tiny models are missing: {preset.target} does not exist.")
-        self.target = load_model(preset.target, multimodal=True, dtype=dtype, processor_options=preset.processor_options)
-        self._draft_models: dict[str, LoadedModel] = {}
-        self._heads: dict = {}
-
-    def drafter(self, name: str) -> Drafter:
-        if name not in self.preset.drafters:
-            allowed = ", ".join(self.preset.drafters)
-            raise UserInputError(f"unknown drafter {name!r} for preset {self.preset.name}; choose one of: {allowed}.")
-        if name == "prompt-lookup":
-            return PromptLookupDrafter()
-        if name in HEAD_DRAFTERS:
-            return head_drafter(name, self.head(name), self.target)
-        return ModelDrafter(name, self.draft_model(name))
-
-    def head(self, name: str):
-        if name not in self._heads:
-            self._heads[name] = load_head(self.preset.draft_models[name], self.target.device, self.target.model.dtype)
-        return self._heads[name]
-
-    def draft_model(self, name: str) -> LoadedModel:
-        """Loaded whole onto the device where the target takes its inputs (drafts are small)."""
-        if name not in self._draft_models:
-            source = self.preset.draft_models[name]
-            self._draft_models[name] = load_model(
-                source, MODEL_DRAFTERS[name], self.target.device, self.target.model.dtype,
-                device_map=single_device_map(self.target.device), processor_options=self.preset.processor_options,
-            )
-        return self._draft_models[name]
-
-    def is_loaded(self, drafter: str) -> bool:
-        """Whether this drafter can start now, without loading (or downloading) a model."""
-        return drafter not in self.preset.draft_models or drafter in self._draft_models or drafter in self._heads
 
 
-MAX_LINEUPS = 2  # loaded lineups kept; the least recently used goes first (hub lineups take gigabytes)
-_lineups: OrderedDict[tuple, Lineup] = OrderedDict()
-
-
-def load_lineup(preset_name: str = "tiny", models_dir: str | None = None, dtype: str | None = None) -> Lineup:
-    """Loaded once and reused across requests (the app serves many runs from one lineup).
-
-    dtype: a torch dtype name (float32, bfloat16, float16); None = bf16 on a GPU, float32 on the CPU.
-    """
-    key = _lineup_key(preset_name, models_dir, dtype)
-    if key not in _lineups:
-        lineup = Lineup(get_preset(preset_name, models_dir), parse_dtype(dtype))
-        while len(_lineups) >= MAX_LINEUPS:
-            _lineups.popitem(last=False)
-        _lineups[key] = lineup
-    _lineups.move_to_end(key)
-    return _lineups[key]
-
-
-def is_lineup_loaded(preset_name: str = "tiny", models_dir: str | None = None, dtype: str | None = None) -> bool:
-    """Whether load_lineup would return at once (no loading, no download)."""
-    return _lineup_key(preset_name, models_dir, dtype) in _lineups
-
-
-def _lineup_key(preset_name: str, models_dir, dtype: str | None) -> tuple:
-    """The same lineup whichever way it is named: "auto" is the default dtype, a folder its string."""
-    return preset_name, None if models_dir is None else str(models_dir), None if dtype == "auto" else dtype
-
-
-def parse_dtype(name: str | None) -> torch.dtype | None:
-    if name in (None, "auto"):
-        return None
-    if name not in DTYPES:
-        raise UserInputError(f"unknown dtype {name!r}; choose one of: auto, {', '.join(DTYPES)}.")
-    return DTYPES[name]
+def preset_sources() -> frozenset[str]:
+    """Every model a preset names: the allow-list of hub ids."""
+    return frozenset(source for preset in PRESETS.values() for source in (preset.target, *preset.draft_models.values()))

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from msd_demo.engine.drafters import DRAFTER_DESCRIPTIONS
 from msd_demo.errors import UserInputError, without_secrets
-from msd_demo.presets import get_preset
+from msd_demo.presets.catalog import DRAFTER_DESCRIPTIONS, get_preset
 from msd_demo.ui import handler, plots, stop
 from msd_demo.ui.handler import Settings
 from msd_demo.ui.inspector import first_step_to_inspect, inspector_html

@@ -1,0 +1,55 @@
+"""python -m msd_demo run | bench | presets (the contract is in the README; the map in docs/architecture.md)."""
+
+import json
+import os
+import sys
+
+import torch
+
+from msd_demo.cli.arguments import build_parser
+from msd_demo.cli.bench import bench_command
+from msd_demo.cli.run import run_command
+from msd_demo.errors import UserInputError, without_secrets
+from msd_demo.faults import out_of_memory_error
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_request:  # argparse has printed its one line (or the help)
+        return int(exit_request.code or 0)
+    if os.environ.get("MSD_TORCH_THREADS"):  # e.g. 1 on a machine shared with other work: no OpenMP stalls
+        torch.set_num_threads(int(os.environ["MSD_TORCH_THREADS"]))
+    try:
+        return _command(args)
+    except UserInputError as error:
+        print(f"error: {without_secrets(str(error))}", file=sys.stderr)
+        return 2
+    except torch.OutOfMemoryError:
+        pass  # reported below, outside this block: its traceback holds the failed run's tensors
+    except Exception as error:  # a bug, not bad input: still one line, the traceback on request
+        if os.environ.get("MSD_DEBUG"):
+            raise
+        message = without_secrets(str(error).splitlines()[0] if str(error) else "")
+        print(f"error: internal {type(error).__name__}: {message} (set MSD_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+    print(f"error: {out_of_memory_error()}", file=sys.stderr)
+    return 1
+
+
+def _command(args) -> int:
+    if args.command == "run":
+        return run_command(args)
+    if args.command == "bench":
+        return bench_command(args)
+    return presets_command()
+
+
+def presets_command() -> int:
+    from msd_demo.presets.catalog import PRESETS
+
+    for preset in PRESETS.values():
+        print(json.dumps({"name": preset.name, "target": preset.target, "drafters": preset.drafters,
+                          "draft_models": preset.draft_models, "size": preset.size,
+                          "hardware": preset.hardware, "description": preset.description}))
+    return 0

@@ -1,0 +1,26 @@
+"""python -m msd_demo bench: the suite read, the drafters checked, the benchmark run and written."""
+
+import json
+import sys
+from pathlib import Path
+
+from msd_demo.cli.arguments import decode_config
+from msd_demo.errors import UserInputError
+from msd_demo.measure.bench import DEFAULT_SUITE, read_suite, run_bench, summary_table
+from msd_demo.presets.catalog import get_preset
+from msd_demo.presets.lineup import load_lineup
+
+
+def bench_command(args) -> int:
+    config = decode_config(args)
+    rows = read_suite(args.suite or DEFAULT_SUITE, get_preset(args.preset, args.models_dir).video_frames)
+    lineup = load_lineup(args.preset, args.models_dir, args.dtype)
+    names = lineup.preset.drafters if args.drafters == "all" else [n.strip() for n in args.drafters.split(",")]
+    for name in names:
+        lineup.drafter(name)  # unknown names are refused before any timing starts
+    if args.repeats < 1:
+        raise UserInputError(f"--repeats must be at least 1, got {args.repeats}.")
+    result = run_bench(lineup, rows, names, config, args.repeats, args.gamma)
+    Path(args.json).write_text(json.dumps(result, indent=2))
+    print(summary_table(result), file=sys.stderr)
+    return 0

@@ -1,0 +1,1 @@
+"""What a person gives: media decoded and checked, and the prompt built from it."""

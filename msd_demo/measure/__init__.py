@@ -1,0 +1,1 @@
+"""Measuring: Steps folded into statistics, two runs side by side, the benchmark, and their JSON and tables."""

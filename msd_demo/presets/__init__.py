@@ -1,0 +1,1 @@
+"""Presets (plain data: catalog.py) and the lineups loaded from them (lineup.py)."""
