@@ -8,6 +8,7 @@ import msd_demo.ui.gpu  # noqa: F401, I001  first: on a ZeroGPU Space, spaces mu
 import gradio as gr
 
 from msd_demo.limits import LIMITS
+from msd_demo.startup import read_environment
 from msd_demo.presets.catalog import PRESETS
 from msd_demo.ui import wiring, handler
 from msd_demo.ui.examples import ASSETS_DIR, example_rows
@@ -17,6 +18,7 @@ from msd_demo.ui.inspector import inspector_html
 from msd_demo.ui.render import CSS, legend_html, speculative_panel_html, target_panel_html
 from msd_demo.ui.uploads import upload_cleanup
 
+handler.configure(read_environment())  # the app's start-up: limits, models folder, preset, threads
 DEFAULTS = Settings()
 ENGINE = "engine"  # one concurrency group: the engine is not thread safe across runs on one model
 # Safe defaults: no public share link, uploads over the size limit refused by the server before they are stored.

@@ -6,6 +6,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 import pytest  # noqa: E402
 
 from tests import tiny_models  # noqa: E402
+from tests.launch import app_models  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +29,10 @@ def llava_lineup(llava_dir):
 @pytest.fixture(scope="session")
 def qwen2vl(tokenizer):
     return tiny_models.qwen2vl_models(tokenizer)
+
+
+@pytest.fixture(scope="module")
+def app_on_random_models(llava_dir):
+    """The app's tiny preset reads the random tiny models instead of the shipped ones (fast, and any answer will do)."""
+    with app_models(str(llava_dir)):
+        yield

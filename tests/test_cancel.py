@@ -9,21 +9,18 @@ from msd_demo.ui import handler, stop, wiring
 from msd_demo.ui.examples import ASSETS_DIR
 from tests.forward_calls import recorded_forwards
 
+pytestmark = pytest.mark.usefixtures("app_on_random_models")
+
 IMAGE = str(ASSETS_DIR / "shapes_1.png")
 QUESTION = "Describe the picture in detail."
 LONG = dict(drafter="model", gamma=3, max_new_tokens=1024)  # the tiny random models rarely stop early
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tiny_models(llava_dir):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MSD_MODELS_DIR", str(llava_dir))
-        yield
 
 
 @pytest.fixture(scope="module")
 def target_model(llava_dir):
-    return handler.lineup_for(handler.DEFAULT_PRESET).target.model
+    return handler.lineup_for(handler.default_preset()).target.model
 
 
 def test_stop_from_another_thread_ends_computation_within_one_step(target_model):
@@ -33,7 +30,7 @@ def test_stop_from_another_thread_ends_computation_within_one_step(target_model)
     snapshots = []
 
     def consume():
-        for snapshot in wiring.throttled(handler.stream(handler.DEFAULT_PRESET, request, signal), wiring.PANEL_INTERVAL):
+        for snapshot in wiring.throttled(handler.stream(handler.default_preset(), request, signal), wiring.PANEL_INTERVAL):
             snapshots.append(snapshot)
 
     with recorded_forwards(target_model) as forwards:
@@ -54,15 +51,16 @@ def test_stop_from_another_thread_ends_computation_within_one_step(target_model)
 
 def test_closing_the_ui_handler_stops_the_engine(target_model):
     """What gradio's cancel does: close the event's generator after an update; no forward pass follows."""
-    updates = wiring.run_in_ui(None, IMAGE, QUESTION, handler.DEFAULT_PRESET, "model", 3, 0.0, 1024, 0)
+    updates = wiring.run_in_ui(None, IMAGE, QUESTION, handler.default_preset(), "model", 3, 0.0, 1024, 0)
     with recorded_forwards(target_model) as forwards:
         for _ in range(3):
             next(updates)
+        assert handler.runs_in_progress() == 1
         updates.close()
         closed_at = len(forwards)
-        time.sleep(0.2)
+        # Closing is synchronous: the run has ended (its stream's clean-up ran) before close() returns.
+        assert handler.runs_in_progress() == 0 and stop.running_sessions() == 0
     assert closed_at > 0 and len(forwards) == closed_at
-    assert stop.running_sessions() == 0
 
 
 def test_the_stop_button_reaches_the_run_of_its_own_session_only(target_model):
@@ -70,7 +68,7 @@ def test_the_stop_button_reaches_the_run_of_its_own_session_only(target_model):
         def __init__(self, session_hash):
             self.session_hash = session_hash
 
-    mine = wiring.run_in_ui(None, IMAGE, QUESTION, handler.DEFAULT_PRESET, "model", 3, 0.0, 1024, 0, Session("mine"))
+    mine = wiring.run_in_ui(None, IMAGE, QUESTION, handler.default_preset(), "model", 3, 0.0, 1024, 0, Session("mine"))
     with recorded_forwards(target_model) as forwards:
         next(mine)
         wiring.stop_run(Session("someone else"))

@@ -25,6 +25,7 @@ def bad_files(tmp_path) -> dict[str, Path]:
     return {name: tmp_path / name for name in files} | {"missing.png": tmp_path / "missing.png"}
 
 
+@pytest.mark.slow
 def test_run_json_follows_the_contract(llava_dir):
     result = run_cli("run", "--image", IMAGE, "--prompt", "Describe the picture.", "--models-dir", str(llava_dir),
                      "--max-new-tokens", "12", "--gamma", "3", "--json")
@@ -40,6 +41,7 @@ def test_run_json_follows_the_contract(llava_dir):
     assert {"speedup", "mean_accepted_tokens", "acceptance_rate"} <= set(output)
 
 
+@pytest.mark.slow
 def test_bad_input_exits_with_one_line_and_no_traceback(tmp_path):
     result = run_cli("run", "--image", str(tmp_path / "missing.png"), "--prompt", "Hi")
     assert result.returncode != 0

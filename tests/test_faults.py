@@ -12,17 +12,14 @@ from msd_demo.cli import main
 from msd_demo.ui import handler, wiring
 from msd_demo.ui.examples import ASSETS_DIR
 
+pytestmark = pytest.mark.usefixtures("app_on_random_models")
+
 IMAGE = str(ASSETS_DIR / "shapes_1.png")
 VIDEO = str(ASSETS_DIR / "video_1.mp4")
 QUESTION = "Describe the picture in detail."
 RSS_GROWTH_BOUND_MB = 50  # over 100 runs after warm-up; a leak of one KV cache or one decoded video a run exceeds it
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tiny_models(llava_dir):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MSD_MODELS_DIR", str(llava_dir))
-        yield
 
 
 @pytest.fixture()
@@ -32,7 +29,7 @@ def out_of_memory_after(monkeypatch):
     emptied = []
     empty_cache = torch.cuda.empty_cache
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: emptied.append(True) or empty_cache())
-    model = handler.lineup_for(handler.DEFAULT_PRESET).target.model
+    model = handler.lineup_for(handler.default_preset()).target.model
 
     def arm(calls: int):
         forward, count = model.forward, [0]
@@ -56,7 +53,7 @@ def final_ui_stats(outputs) -> str:
 
 @pytest.mark.parametrize("fails_at_call", [1, 12], ids=["in prefill", "mid-decoding"])
 def test_out_of_memory_in_the_app_is_a_message_and_the_next_run_works(out_of_memory_after, monkeypatch, fails_at_call):
-    arguments = (None, IMAGE, QUESTION, handler.DEFAULT_PRESET, "model", 3, 0.0, 64, 0)
+    arguments = (None, IMAGE, QUESTION, handler.default_preset(), "model", 3, 0.0, 64, 0)
     emptied = out_of_memory_after(fails_at_call)
     assert "ran out of memory" in final_ui_stats(list(wiring.run_in_ui(*arguments)))
     assert emptied, "the CUDA cache was not emptied"
@@ -79,11 +76,12 @@ def resident_megabytes() -> float:
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads the resident set size from /proc (Linux)")
+@pytest.mark.slow
 def test_memory_does_not_grow_over_100_runs():
     def one_run(index: int):
         media = VIDEO if index % 4 == 0 else IMAGE  # a video every fourth run: decoders must not leak either
         request = handler.prepare(media, QUESTION, handler.Settings(drafter=("model", "text-only")[index % 2], max_new_tokens=8))
-        *_, last = handler.stream(handler.DEFAULT_PRESET, request)
+        *_, last = handler.stream(handler.default_preset(), request)
         assert last.finished
 
     for index in range(10):  # warm-up: models loaded, allocator and caches at their working size

@@ -143,6 +143,7 @@ def test_hub_failures_become_one_line_that_says_what_to_do(error, message):
     assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_the_presets_command_lists_every_preset_with_size_and_hardware():
     import json
 
@@ -153,6 +154,7 @@ def test_the_presets_command_lists_every_preset_with_size_and_hardware():
     assert all(row["size"] and row["hardware"] for row in listed.values())
 
 
+@pytest.mark.slow
 def test_a_hub_preset_offline_is_one_clear_line():
     result = subprocess.run(
         [sys.executable, "-m", "msd_demo", "run", "--preset", "qwen2.5-vl", "--image", str(ROOT / "assets" / "shapes_1.png"),

@@ -13,21 +13,18 @@ from msd_demo.ui import handler
 from tests.media_files import write_video
 from tests.test_media import broken_videos
 
+pytestmark = pytest.mark.usefixtures("app_on_random_models")
+
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = str(ROOT / "assets" / "shapes_1.png")
 QUESTION = "Describe the picture in detail."
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tiny_models(llava_dir):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MSD_MODELS_DIR", str(llava_dir))
-        yield
 
 
 def decode(media: str, prompt: str = QUESTION, **settings):
     request = handler.prepare(media, prompt, handler.Settings(**settings))
-    *_, last = handler.stream(handler.DEFAULT_PRESET, request)
+    *_, last = handler.stream(handler.default_preset(), request)
     return last
 
 
@@ -61,6 +58,7 @@ def test_prompt_length_is_limited_in_characters_then_in_tokens():
         decode(IMAGE, long_in_tokens, max_new_tokens=4)
 
 
+@pytest.mark.slow
 def test_a_limit_is_changed_by_its_environment_variable(llava_dir):
     """Lowered below the defaults (gamma 4): the defaults follow, and the lowered limit is the one named."""
     environment = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "MSD_MAX_PROMPT_TOKENS": "3", "MSD_MAX_GAMMA": "2"}

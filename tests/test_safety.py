@@ -64,6 +64,7 @@ def test_a_models_own_code_is_never_run(llava_dir, tmp_path):
     assert not (known / "code-was-run").exists() and not (unknown / "code-was-run").exists()
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_the_cli_output(llava_dir, tmp_path):
     environment = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_TOKEN": FAKE_TOKEN, "HOME": str(tmp_path)}
     result = subprocess.run([sys.executable, "-m", "msd_demo", "run", "--image", IMAGE, "--prompt", "Describe.",
@@ -73,11 +74,11 @@ def test_no_secret_reaches_the_cli_output(llava_dir, tmp_path):
     assert FAKE_TOKEN not in result.stdout + result.stderr
 
 
-def test_an_error_that_quotes_a_secret_is_shown_and_logged_without_it(llava_dir, monkeypatch, capfd, caplog):
+def test_an_error_that_quotes_a_secret_is_shown_and_logged_without_it(llava_dir, app_on_random_models, monkeypatch, capfd,
+                                                                      caplog):
     """An exception's message may quote a header or a URL; what the person and the log see has *** instead."""
-    monkeypatch.setenv("MSD_MODELS_DIR", str(llava_dir))
     monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
-    model = handler.lineup_for(handler.DEFAULT_PRESET).target.model
+    model = handler.lineup_for(handler.default_preset()).target.model
 
     def leaking_forward(*args, **kwargs):
         raise RuntimeError(f"request failed with header Authorization: Bearer {FAKE_TOKEN}")
@@ -85,6 +86,6 @@ def test_an_error_that_quotes_a_secret_is_shown_and_logged_without_it(llava_dir,
     monkeypatch.setattr(model, "forward", leaking_forward)
     assert main(["run", "--image", IMAGE, "--prompt", "Describe.", "--models-dir", str(llava_dir)]) == 1
     with caplog.at_level(logging.ERROR):
-        outputs = list(wiring.run_in_ui(None, IMAGE, "Describe.", handler.DEFAULT_PRESET, "model", 3, 0.0, 8, 0))
+        outputs = list(wiring.run_in_ui(None, IMAGE, "Describe.", handler.default_preset(), "model", 3, 0.0, 8, 0))
     shown = capfd.readouterr().err + outputs[-1][2] + caplog.text
     assert "Bearer ***" in shown and FAKE_TOKEN not in shown

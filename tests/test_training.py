@@ -4,6 +4,7 @@ import dataclasses
 import json
 import random
 
+import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
@@ -15,6 +16,8 @@ from msd_demo.training.__main__ import main
 from msd_demo.training.data import IGNORE, make_sample
 from msd_demo.training.evaluate import ANSWER_KEYS, answer_accuracy
 from msd_demo.world import sample_example
+
+pytestmark = pytest.mark.slow  # trains or serves for real: run by the full suite, not by -m 'not slow'
 
 
 def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):

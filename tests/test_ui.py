@@ -14,20 +14,17 @@ from msd_demo.ui.race import race
 from msd_demo.ui.render import CSS, legend_html, speculative_panel_html, target_panel_html
 from msd_demo.ui.summary import cost_ratio, stats_html
 
+pytestmark = pytest.mark.usefixtures("app_on_random_models")
+
 IMAGE = str(ASSETS_DIR / "shapes_1.png")
 QUESTION = "Describe the picture in detail."
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tiny_models(llava_dir):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MSD_MODELS_DIR", str(llava_dir))
-        yield
 
 
 def decode(media=IMAGE, **settings):
     request = handler.prepare(media, QUESTION, handler.Settings(**settings))
-    *_, last = handler.stream(handler.DEFAULT_PRESET, request)
+    *_, last = handler.stream(handler.default_preset(), request)
     return request, last
 
 

@@ -1,5 +1,6 @@
 """Accept/reject on hand-built distributions: exact results, and the output distribution of sampling."""
 
+import pytest
 import torch
 from scipy.stats import chisquare
 
@@ -58,6 +59,7 @@ def _toy_distributions(vocab: int, positions: int, seed: int):
     return p, q
 
 
+@pytest.mark.slow
 def test_speculative_sampling_output_is_distributed_as_the_target():
     """Two emitted tokens from gamma=2 drafts, 20k trials: their joint distribution is p0 x p1 (chi-square).
 

@@ -2,12 +2,15 @@
 
 import random
 
+import pytest
 import torch
 from transformers import LlavaForConditionalGeneration
 
 from msd_demo.training import architectures as arch
 from msd_demo.training.vision import ATTRIBUTES, EMPTY, pretrain_vision, scene_batch
 from tests.tiny_models import build_tokenizer
+
+pytestmark = pytest.mark.slow  # trains or serves for real: run by the full suite, not by -m 'not slow'
 
 
 def tiny_llava():

@@ -11,6 +11,8 @@ from msd_demo.cli.bench import bench_command
 from msd_demo.cli.run import run_command
 from msd_demo.errors import UserInputError, without_secrets
 from msd_demo.faults import out_of_memory_error
+from msd_demo.presets.catalog import PRESETS
+from msd_demo.startup import read_environment, set_torch_threads
 
 
 def main(argv=None) -> int:
@@ -18,9 +20,11 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_request:  # argparse has printed its one line (or the help)
         return int(exit_request.code or 0)
-    if os.environ.get("MSD_TORCH_THREADS"):  # e.g. 1 on a machine shared with other work: no OpenMP stalls
-        torch.set_num_threads(int(os.environ["MSD_TORCH_THREADS"]))
     try:
+        startup = read_environment()  # limits; MSD_TORCH_THREADS, e.g. 1 on a machine shared with other work
+        set_torch_threads(startup.torch_threads)
+        if hasattr(args, "models_dir"):
+            args.models_dir = args.models_dir or startup.models_dir
         return _command(args)
     except UserInputError as error:
         print(f"error: {without_secrets(str(error))}", file=sys.stderr)
@@ -46,8 +50,6 @@ def _command(args) -> int:
 
 
 def presets_command() -> int:
-    from msd_demo.presets.catalog import PRESETS
-
     for preset in PRESETS.values():
         print(json.dumps({"name": preset.name, "target": preset.target, "drafters": preset.drafters,
                           "draft_models": preset.draft_models, "size": preset.size,

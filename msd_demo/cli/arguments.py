@@ -35,13 +35,14 @@ def _add_decoding_arguments(parser):
     parser.add_argument("--preset", default="tiny", help="tiny (default) or a hub preset: see `presets`")
     parser.add_argument("--dtype", default="auto", help="auto (bfloat16 on a GPU, float32 on the CPU), float32, bfloat16, float16")
     parser.add_argument("--models-dir", default=None, help="a folder laid out like models/ (overrides the tiny preset's)")
-    parser.add_argument("--gamma", type=int, default=DecodeConfig.gamma, help="draft length")
+    parser.add_argument("--gamma", type=int, default=None, help="draft length (default 4)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
     parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--max-new-tokens", type=int, default=DecodeConfig.max_new_tokens)
+    parser.add_argument("--max-new-tokens", type=int, default=None, help="default 128")
     parser.add_argument("--seed", type=int, default=0)
 
 
 def decode_config(args) -> DecodeConfig:
     sampling = SamplingConfig(temperature=args.temperature, top_p=args.top_p, seed=args.seed)
-    return DecodeConfig(max_new_tokens=args.max_new_tokens, gamma=args.gamma, sampling=sampling)
+    given = {"max_new_tokens": args.max_new_tokens, "gamma": args.gamma}
+    return DecodeConfig(sampling=sampling, **{name: value for name, value in given.items() if value is not None})

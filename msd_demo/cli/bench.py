@@ -20,7 +20,7 @@ def bench_command(args) -> int:
         lineup.drafter(name)  # unknown names are refused before any timing starts
     if args.repeats < 1:
         raise UserInputError(f"--repeats must be at least 1, got {args.repeats}.")
-    result = run_bench(lineup, rows, names, config, args.repeats, args.gamma)
+    result = run_bench(lineup, rows, names, config, args.repeats, config.gamma)
     Path(args.json).write_text(json.dumps(result, indent=2))
     print(summary_table(result), file=sys.stderr)
     return 0

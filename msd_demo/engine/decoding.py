@@ -5,7 +5,7 @@ which is fed on the next forward pass. So one forward per step, and no token is 
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -27,8 +27,8 @@ TOP_CANDIDATES = 5  # how many of the target's candidates each step keeps for th
 @dataclass(frozen=True)
 class DecodeConfig:
     # Defaults within the limits, which an operator may set lower (MSD_MAX_NEW_TOKENS, MSD_MAX_GAMMA).
-    max_new_tokens: int = min(128, LIMITS.max_new_tokens)
-    gamma: int = min(4, LIMITS.max_gamma)
+    max_new_tokens: int = field(default_factory=lambda: min(128, LIMITS.max_new_tokens))
+    gamma: int = field(default_factory=lambda: min(4, LIMITS.max_gamma))
     sampling: SamplingConfig = SamplingConfig()
 
     def __post_init__(self):

@@ -39,8 +39,8 @@ class Media:
         return self.kind == "video"
 
 
-def load_media(path: str | Path, video_frames: int = LIMITS.video_frames) -> Media:
-    """Load an image or a video, chosen by the file extension."""
+def load_media(path: str | Path, video_frames: int | None = None) -> Media:
+    """Load an image or a video, chosen by the file extension; video_frames defaults to the limit's."""
     path = _checked_file(path)
     suffix = path.suffix.lower()
     if suffix in VIDEO_EXTENSIONS:
@@ -96,9 +96,10 @@ def bounded_aspect(image: Image.Image) -> Image.Image:
     return canvas
 
 
-def load_video(path: str | Path, num_frames: int = LIMITS.video_frames) -> Media:
-    """Sample num_frames uniformly over the whole video, whatever its length."""
+def load_video(path: str | Path, num_frames: int | None = None) -> Media:
+    """Sample num_frames (default: the limit's) uniformly over the whole video, whatever its length."""
     path = _checked_file(path)
+    num_frames = LIMITS.video_frames if num_frames is None else num_frames
     if not 1 <= num_frames <= 64:
         raise UserInputError(f"video frames must be between 1 and 64, got {num_frames}.")
     reader = _open_video(path)

@@ -1,7 +1,6 @@
 """The presets: which target and which draft models make up a lineup, and which drafters exist. Plain data,
 no models: the allow-list of sources and the CLI's listing read it without loading anything."""
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +33,7 @@ HEAD_DRAFTERS = (
     "vispec", "vispec-no-adaptor", "flash", "flash-no-compression", "flash-one-token",
 )
 
-MODELS_DIR = Path(os.environ.get("MSD_MODELS_DIR", Path(__file__).resolve().parents[2] / "models"))
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"  # the shipped tiny models (MSD_MODELS_DIR: startup.py)
 # Drafters that run a model of their own, and whether that model sees the image.
 MODEL_DRAFTERS = {"model": True, "text-only": False}
 
@@ -47,7 +46,7 @@ class Preset:
     description: str = ""
     hardware: str = ""
     size: str = ""  # parameters of the target and of each draft model
-    video_frames: int = LIMITS.video_frames  # frames sampled per video: what the target was trained to see
+    video_frames: int = field(default_factory=lambda: LIMITS.video_frames)  # frames per video: what the target was trained to see
     visual_words_file: str | None = None  # words that name what is seen, one a line (for alpha by word class)
     processor_options: dict = field(default_factory=dict)  # e.g. an image size limit, for the VLMs' processors
 

@@ -3,10 +3,9 @@
 Plain values in, RaceSnapshots and JSON-able dicts out; no gradio here, so it is tested as plain functions.
 """
 
-import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -18,22 +17,39 @@ from msd_demo.measure.run_json import comparison_json
 from msd_demo.measure.side_by_side import Request
 from msd_demo.presets.catalog import PRESETS, get_preset
 from msd_demo.presets.lineup import Lineup, is_lineup_loaded, load_lineup
+from msd_demo.startup import Startup, set_torch_threads
 from msd_demo.ui.gpu import gpu_seconds, on_gpu
 from msd_demo.ui.race import RaceSnapshot, race
 from msd_demo.ui.summary import TIMING_NOTE
 
-# One CPU thread for the app's torch work: a web server's own threads (and, in tests, the browser) compete
-# for the cores, and torch's OpenMP threads then wait for a busy core, which we measured inflating a verify
-# step from 3 ms to 250 ms on 2 cores. One thread is ~25% slower when idle but never stalls, so the race
-# stays honest. The CLI benchmark keeps torch's default. MSD_TORCH_THREADS overrides.
-if not torch.cuda.is_available():
-    torch.set_num_threads(int(os.environ.get("MSD_TORCH_THREADS", "1")))
+_startup = Startup(models_dir=None, preset=next(iter(PRESETS)), torch_threads=None)  # until configure()
 
-# A GPU Space picks its hub preset here; an unknown name stops the app at startup with the allowed names.
-DEFAULT_PRESET = get_preset(os.environ.get("MSD_PRESET") or next(iter(PRESETS))).name
-_DEFAULT_DRAFTERS = PRESETS[DEFAULT_PRESET].drafters
-# The seed paper's method where the preset has it, else a draft model (llava-1.5 has no `model` either).
-DEFAULT_DRAFTER = next((name for name in ("msd", "model") if name in _DEFAULT_DRAFTERS), _DEFAULT_DRAFTERS[0])
+
+def configure(startup: Startup) -> None:
+    """The app's settings, read once at start-up (app.py). One CPU thread for the app's torch work unless
+    MSD_TORCH_THREADS says otherwise: a web server's own threads (and, in tests, the browser) compete for the
+    cores, and torch's OpenMP threads then wait for a busy core, which we measured inflating a verify step from
+    3 ms to 250 ms on 2 cores. One thread is ~25% slower when idle but never stalls, so the race stays honest."""
+    global _startup
+    _startup = startup
+    set_torch_threads(startup.torch_threads or (None if torch.cuda.is_available() else 1))
+
+
+def current_startup() -> Startup:
+    return _startup
+
+
+def default_preset() -> str:
+    """MSD_PRESET (a GPU Space picks its hub preset so), else the first preset: tiny."""
+    return _startup.preset
+
+
+def default_drafter(preset: str | None = None) -> str:
+    """The seed paper's method where the preset has it, else a draft model (llava-1.5 has no `model` either)."""
+    drafters = get_preset(preset or default_preset(), models_dir()).drafters
+    return next((name for name in ("msd", "model") if name in drafters), drafters[0])
+
+
 DEFAULTS = DecodeConfig()
 
 
@@ -41,8 +57,8 @@ DEFAULTS = DecodeConfig()
 class Settings:
     """What a person picks in the UI (or passes to the API); checked by decode_config()."""
 
-    preset: str = DEFAULT_PRESET
-    drafter: str = DEFAULT_DRAFTER
+    preset: str = field(default_factory=default_preset)
+    drafter: str = field(default_factory=default_drafter)
     gamma: int = DEFAULTS.gamma
     temperature: float = DEFAULTS.sampling.temperature
     max_new_tokens: int = DEFAULTS.max_new_tokens
@@ -54,17 +70,18 @@ class Settings:
 
 
 def models_dir() -> str | None:
-    """Read per request, so a test or a Space can point the tiny preset elsewhere after import."""
-    return os.environ.get("MSD_MODELS_DIR") or None
+    """MSD_MODELS_DIR as read at start-up: a folder that replaces the tiny preset's models/."""
+    return _startup.models_dir
 
 
 def lineup_for(preset: str) -> Lineup:
     return load_lineup(preset, models_dir())
 
 
-def preload(preset: str = DEFAULT_PRESET) -> None:
+def preload(preset: str | None = None) -> None:
     """Load the target and every draft model now. On ZeroGPU each call runs in a fork of this process, so
     models loaded here are shared; loaded inside a call they would be loaded again on every call."""
+    preset = preset or default_preset()
     for name in get_preset(preset, models_dir()).drafters:
         for _ in load_with_progress(preset, name):
             pass
@@ -107,13 +124,22 @@ def stream(preset: str, request: Request, stop: threading.Event | None = None) -
     Once stop is set no further step starts (a person pressed Stop), so computation ends within one step. Out of
     device memory becomes a UserInputError, with the memory released, and the app keeps serving.
     """
+    run = object()  # this run's token: a generator may be resumed and closed on other threads than it started on
+    _runs_in_progress.add(run)
     try:
         yield from _race_until_stopped(preset, request, stop)
     except torch.OutOfMemoryError:
         pass  # raised below, outside this block: the block's traceback holds the failed run's tensors
     else:
         return
+    finally:
+        _runs_in_progress.discard(run)
     raise out_of_memory_error()
+
+
+def runs_in_progress() -> int:
+    """Runs whose stream has started and not yet ended (finished, stopped, cancelled or failed)."""
+    return len(_runs_in_progress)
 
 
 def _race_until_stopped(preset: str, request: Request, stop: threading.Event | None) -> Iterator[RaceSnapshot]:
@@ -143,6 +169,7 @@ def api_result(snapshot: RaceSnapshot, preset: str, request: Request) -> dict:
     return {"finished": True, **result, **settings, "timing": TIMING_NOTE}
 
 
+_runs_in_progress: set[object] = set()  # one token a run, from its first step to its end
 _warmed: set[tuple[int, str]] = set()
 
 

@@ -65,7 +65,7 @@ def stop_run(gradio_request: gr.Request = None) -> None:
 
 def compare_api(media: str, prompt: str, drafter: str, gamma: int, temperature: float, max_new_tokens: int):
     """/compare: streams {"finished": false, texts so far}, then the full result with speedup, tau and alpha."""
-    settings = Settings(handler.DEFAULT_PRESET, drafter or Settings.drafter, gamma, temperature, max_new_tokens)
+    settings = Settings(handler.default_preset(), drafter or handler.default_drafter(), gamma, temperature, max_new_tokens)
     try:
         request = handler.prepare(media, prompt, settings)
         for _ in handler.load_with_progress(settings.preset, settings.drafter):
@@ -85,7 +85,7 @@ def show_step(steps, number) -> str:
 def drafter_choices(preset: str):
     """The preset's drafters, keeping the default drafter when it has one."""
     drafters = get_preset(preset, handler.models_dir()).drafters
-    value = Settings.drafter if Settings.drafter in drafters else drafters[0]
+    value = handler.default_drafter(preset)
     return gr.update(choices=drafters, value=value)
 
 
