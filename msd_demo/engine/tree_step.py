@@ -49,7 +49,7 @@ def _tree_fates(draft: Draft, verdict: TreeVerdict, p: torch.Tensor, piece) -> t
     """Each node with its q, p (at its parent's row) and parent; the accepted path's tokens, then the target's
     token after it: a bonus when the path ends in a leaf, a correction where children were refused."""
     nodes = torch.arange(len(draft.token_ids))
-    ids, parent_rows = torch.tensor(draft.token_ids), torch.tensor(draft.parents) + 1
+    ids, parent_rows = torch.tensor(draft.token_ids, dtype=torch.long), torch.tensor(draft.parents, dtype=torch.long) + 1
     q_values = draft.q[nodes, ids].tolist() if draft.q is not None else [1.0] * len(nodes)
     p_values = p[parent_rows.to(p.device), ids.to(p.device)].tolist()
     drafted = tuple(

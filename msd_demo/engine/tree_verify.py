@@ -27,7 +27,7 @@ def verify_tree_greedy(token_ids: torch.Tensor, parents: list[int], p: torch.Ten
     """token_ids [N]; p [1 + N, V]. The longest path whose tokens are all the target's argmax, then the
     target's argmax after it. Siblings differ, so at most one child of a node matches."""
     target_ids = p.argmax(dim=-1)  # [1 + N]
-    parent_rows = torch.tensor(parents, device=p.device) + 1
+    parent_rows = torch.tensor(parents, dtype=torch.long, device=p.device) + 1
     matches = (target_ids[parent_rows] == token_ids).tolist() if len(parents) else []
     children, path, node = children_of(parents), [], -1
     while True:
