@@ -110,6 +110,7 @@ def test_tree_sampling_is_distributed_as_the_target(llava_lineup):
     assert chisquare(observed, wanted).pvalue > 1e-3
 
 
+@torch.inference_mode()
 def _joint_first_two(target, sampling) -> dict[tuple[int, int], float]:
     from msd_demo.engine.sampling import probabilities
 
