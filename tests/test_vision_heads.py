@@ -68,10 +68,12 @@ def test_drafting_from_the_compressed_cache_equals_one_pass_over_the_sequence(ll
     begin, propose = drafter.begin, drafter.propose
 
     def recording_begin(request):
-        drafter.request = request
+        drafter.request, drafter.known = request, request.target_features.hidden  # every target feature so far
         begin(request)
 
     def checking_propose(generated, gamma, target_hidden=None):
+        if target_hidden is not None:
+            drafter.known = torch.cat([drafter.known, target_hidden])
         draft = propose(generated, gamma, target_hidden)
         if draft.q is not None:  # the last step may have room for no draft at all
             checked.append(torch.allclose(draft.q[0], _first_q_in_one_pass(drafter, generated), atol=1e-4))

@@ -3,6 +3,7 @@
 import argparse
 
 from msd_demo.engine import DecodeConfig, SamplingConfig
+from msd_demo.engine.tree import TreeConfig
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -40,9 +41,17 @@ def _add_decoding_arguments(parser):
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--max-new-tokens", type=int, default=None, help="default 128")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tree", action="store_true", help="draft EAGLE-2 trees instead of chains of gamma tokens")
+    parser.add_argument("--tree-top-k", type=int, default=TreeConfig.top_k, help="children per expanded node (with --tree)")
+    parser.add_argument("--tree-depth", type=int, default=TreeConfig.depth, help="tree depth (with --tree)")
+    parser.add_argument("--tree-nodes", type=int, default=TreeConfig.nodes, help="node budget (with --tree)")
+    parser.add_argument("--dynamic-threshold", type=float, default=0.0,
+                        help="stop a draft once its best path's cumulative q falls below this (0: never)")
 
 
 def decode_config(args) -> DecodeConfig:
     sampling = SamplingConfig(temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+    tree = TreeConfig(args.tree_top_k, args.tree_depth, args.tree_nodes) if args.tree else None
     given = {"max_new_tokens": args.max_new_tokens, "gamma": args.gamma}
-    return DecodeConfig(sampling=sampling, **{name: value for name, value in given.items() if value is not None})
+    return DecodeConfig(sampling=sampling, tree=tree, dynamic_threshold=args.dynamic_threshold,
+                        **{name: value for name, value in given.items() if value is not None})

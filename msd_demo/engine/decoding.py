@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 from msd_demo.engine.drafters.base import Draft, Drafter, DraftRequest
 from msd_demo.engine.events import Candidate, DraftToken, Step, Token
 from msd_demo.engine.model_cache import CachedModel, TargetFeatures
 from msd_demo.engine.sampling import SamplingConfig, choose, make_generator, probabilities
 from msd_demo.engine.timing import stopwatch
+from msd_demo.engine.tree import DraftShape, TreeConfig
+from msd_demo.engine.tree_step import StepOutcome, dense_q, verify_tree_step
 from msd_demo.engine.verify import Verdict, verify_greedy, verify_sampling
 from msd_demo.errors import UserInputError
 from msd_demo.inputs.media import Media
@@ -30,12 +31,22 @@ class DecodeConfig:
     max_new_tokens: int = field(default_factory=lambda: min(128, LIMITS.max_new_tokens))
     gamma: int = field(default_factory=lambda: min(4, LIMITS.max_gamma))
     sampling: SamplingConfig = SamplingConfig()
+    tree: TreeConfig | None = None  # None: chains of gamma tokens
+    dynamic_threshold: float = 0.0  # stop a draft once its best path's cumulative q falls below it (0: never)
 
     def __post_init__(self):
         if not 1 <= self.max_new_tokens <= LIMITS.max_new_tokens:
             raise UserInputError(f"max new tokens must be between 1 and {LIMITS.max_new_tokens}, got {self.max_new_tokens}.")
         if not 1 <= self.gamma <= LIMITS.max_gamma:
             raise UserInputError(f"gamma (draft length) must be between 1 and {LIMITS.max_gamma}, got {self.gamma}.")
+        if not 0.0 <= self.dynamic_threshold < 1.0:
+            raise UserInputError(f"the dynamic threshold must be in [0, 1), got {self.dynamic_threshold:g}.")
+
+    def draft_shape(self, room: int) -> DraftShape:
+        """What a drafter may propose when room more tokens can follow the draft's (a step adds one of its own)."""
+        if self.tree is None:
+            return DraftShape(1, min(self.gamma, room), min(self.gamma, room), self.dynamic_threshold)
+        return DraftShape(self.tree.top_k, min(self.tree.depth, room), self.tree.nodes, self.dynamic_threshold)
 
 
 @torch.inference_mode()
@@ -68,17 +79,18 @@ def speculative(
     while not run.finished:
         # 1. Draft: never more than can still be emitted (the step adds one target token after them).
         with stopwatch(target.device) as draft_timer:
-            draft = drafter.propose(run.generated, min(config.gamma, run.remaining - 1), kept_hidden)
-        # 2. Verify all drafts in one target forward; 3. keep the accepted prefix, crop the rest.
+            draft = drafter.propose(run.generated, config.draft_shape(run.remaining - 1), kept_hidden)
+        # 2. Verify all drafts in one target forward; 3. keep the accepted path, drop the rest from the cache.
         with stopwatch(target.device) as verify_timer:
-            p, hidden = run.distributions_and_features(run.generated[-1:] + draft.token_ids)  # [k + 1, V], [k + 1, d]
-            verdict = _verify(draft, p, config.sampling, run.generator)
-            run.cache.rollback(len(draft.token_ids) - verdict.num_accepted)
-            kept_hidden = hidden[: verdict.num_accepted + 1] if hidden is not None else None
-        drafted, emitted = _fates(target, draft, verdict, p)
+            if draft.parents is None:
+                outcome = _verify_chain(run, draft)
+            else:
+                outcome = verify_tree_step(run.cache, run.generated[-1], draft, config.sampling, run.generator,
+                                           run.keep_features, target.piece)
+            kept_hidden = outcome.kept_hidden
         yield Step(
-            run.step_index, drafted, verdict.num_accepted, run.emit(emitted),
-            draft_timer.seconds, verify_timer.seconds, target_top=run.top(p), draft_passes=draft.passes,
+            run.step_index, outcome.drafted, len(outcome.path), run.emit(outcome.emitted), draft_timer.seconds,
+            verify_timer.seconds, target_top=run.top(outcome.p), draft_passes=draft.passes, accepted_path=outcome.path,
         )
 
 
@@ -148,20 +160,21 @@ class _TargetRun:
         )
 
 
+def _verify_chain(run: _TargetRun, draft: Draft) -> StepOutcome:
+    """A chain: the forward is causal, and the rejected tail is cropped off the cache."""
+    p, hidden = run.distributions_and_features(run.generated[-1:] + draft.token_ids)  # [k + 1, V], [k + 1, d]
+    verdict = _verify(draft, p, run.config.sampling, run.generator)
+    run.cache.rollback(len(draft.token_ids) - verdict.num_accepted)
+    kept_hidden = hidden[: verdict.num_accepted + 1] if hidden is not None else None
+    drafted, emitted = _fates(run.target, draft, verdict, p)
+    return StepOutcome(drafted, emitted, tuple(range(verdict.num_accepted)), p, kept_hidden)
+
+
 def _verify(draft: Draft, p: torch.Tensor, sampling: SamplingConfig, generator) -> Verdict:
     draft_ids = torch.tensor(draft.token_ids, device=p.device, dtype=torch.long)
     if sampling.greedy:
         return verify_greedy(draft_ids, p)
-    return verify_sampling(draft_ids, _dense_q(draft, draft_ids, p), p, generator)
-
-
-def _dense_q(draft: Draft, draft_ids: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    """q as [k, V] over the target's vocabulary: zero beyond the shared ids; one-hot when deterministic."""
-    vocab = p.shape[-1]
-    if draft.q is None:
-        return F.one_hot(draft_ids, vocab).to(p.dtype)
-    q = draft.q.to(device=p.device, dtype=p.dtype)
-    return F.pad(q, (0, vocab - q.shape[-1])) if q.shape[-1] < vocab else q[:, :vocab]
+    return verify_sampling(draft_ids, dense_q(draft, draft_ids, p), p, generator)
 
 
 def _fates(target: LoadedModel, draft: Draft, verdict: Verdict, p: torch.Tensor):
@@ -170,8 +183,8 @@ def _fates(target: LoadedModel, draft: Draft, verdict: Verdict, p: torch.Tensor)
     q_values = draft.q[torch.arange(k), draft.token_ids].tolist() if draft.q is not None and k else [1.0] * k
     p_values = p[torch.arange(k), draft.token_ids].tolist() if k else []
     drafted = tuple(
-        DraftToken(t, target.piece(t), q, pv, a)
-        for t, q, pv, a in zip(draft.token_ids, q_values, p_values, verdict.accept_probabilities)
+        DraftToken(t, target.piece(t), q, pv, a, parent=i - 1)
+        for i, (t, q, pv, a) in enumerate(zip(draft.token_ids, q_values, p_values, verdict.accept_probabilities))
     )
     emitted = [Token(t, target.piece(t), "accepted", pv) for t, pv in zip(draft.token_ids[:n], p_values[:n])]
     kind = "bonus" if n == k else "corrected"

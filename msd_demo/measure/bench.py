@@ -7,7 +7,7 @@ wall-clock with the device synchronised, prefill included.
 import json
 import statistics
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -85,7 +85,8 @@ def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, re
         "settings": {"preset": lineup.preset.name, "rows": len(rows), "repeats": repeats, "gamma": gamma,
                      "max_new_tokens": config.max_new_tokens, "temperature": config.sampling.temperature,
                      "device": str(lineup.target.device), "dtype": str(lineup.target.model.dtype).removeprefix("torch."),
-                     "speedup_baseline": "our target-only loop"},
+                     "speedup_baseline": "our target-only loop",
+                     "tree": asdict(config.tree) if config.tree else None, "dynamic_threshold": config.dynamic_threshold},
         "baseline": {
             "tokens_per_second": _tokens_per_second(baseline),
             "hf_generate_tokens_per_second": sum(hf_tokens) / sum(hf_seconds),
@@ -179,6 +180,8 @@ def _comparisons_summary(comparisons: list[Comparison], greedy: bool) -> dict:
         "draft_seconds_per_step": statistics.mean(step.draft_seconds for step in steps),
         "draft_seconds_per_drafted_token": sum(step.draft_seconds for step in steps) / drafted if drafted else 0.0,
         "verify_seconds_per_step": statistics.mean(step.verify_seconds for step in steps),
+        "verify_ms_per_step": statistics.mean(step.verify_seconds for step in steps) * 1000,
+        "nodes_per_step": drafted / len(steps),  # drafted nodes (a chain's tokens) per step
         **_passes_summary(steps),
     }
 

@@ -28,6 +28,16 @@ def step_json(step: Step) -> dict:
         "draft_passes": step.draft_passes,
         "drafted_tokens": [{"id": t.token_id, "text": t.text, "q": t.q, "p": t.p} for t in step.drafted],
         "emitted_tokens": [{"id": t.token_id, "text": t.text, "kind": t.kind, "p": t.p} for t in step.emitted],
+        "tree": tree_json(step),
+    }
+
+
+def tree_json(step: Step) -> dict:
+    """The step's draft as a tree (a chain is one too): nodes with their parent (-1: the last emitted token)
+    and the accepted path as node indices."""
+    return {
+        "nodes": [{"id": t.token_id, "text": t.text, "parent": t.parent, "q": t.q, "p": t.p} for t in step.drafted],
+        "accepted_path": list(step.accepted_path),
     }
 
 

@@ -13,6 +13,7 @@ import torch
 
 from msd_demo.engine.model_cache import TargetFeatures
 from msd_demo.engine.sampling import SamplingConfig
+from msd_demo.engine.tree import DraftedTree, DraftShape
 from msd_demo.inputs.media import Media
 from msd_demo.inputs.prompt import Prompt
 
@@ -30,8 +31,9 @@ class DraftRequest:
 @dataclass(frozen=True)
 class Draft:
     token_ids: list[int]
-    q: torch.Tensor | None  # [k, V_shared] draft distributions; None = deterministic proposals (q one-hot)
+    q: torch.Tensor | None  # [k, V_shared] the law each token was drawn from; None = deterministic (q one-hot)
     passes: int | None = None  # forward passes of the draft model (or head) it took; None where not counted
+    parents: list[int] | None = None  # a tree: each node's parent (-1: the root); None: a chain
 
 
 class Drafter(Protocol):
@@ -41,10 +43,15 @@ class Drafter(Protocol):
     def begin(self, request: DraftRequest) -> None:
         """Prefill on the request (once per generation)."""
 
-    def propose(self, generated: list[int], gamma: int, target_hidden: torch.Tensor | None = None) -> Draft:
-        """Up to gamma tokens to follow prompt + generated (generated always holds >= 1 token).
+    def propose(self, generated: list[int], shape: DraftShape, target_hidden: torch.Tensor | None = None) -> Draft:
+        """A chain or tree of the given shape to follow prompt + generated (generated always holds >= 1 token).
 
         target_hidden: [n, d] features of the tokens the target verified and kept since the last call, given to
         drafters with uses_target_features. With them the drafter knows the target's features of the prompt
         and of every generated token but the last (which the target has not seen yet).
         """
+
+
+def as_draft(tree: DraftedTree, shape: DraftShape, passes: int) -> Draft:
+    """A grown tree as the engine takes it: a chain's parents are implied."""
+    return Draft(tree.token_ids, tree.q, passes, None if shape.is_chain else tree.parents)

@@ -133,8 +133,10 @@ class DraftHead(nn.Module):
         cos, sin = self._rotation(positions, x.dtype)
         return _rotate(x, cos, sin)
 
-    def forward(self, inputs: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """inputs [B, S, d], positions [S] or [B, S] -> predicted features [B, S, d] (the LM head's input)."""
+    def forward(self, inputs: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None, attend=None) -> torch.Tensor:
+        """inputs [B, S, d], positions [S] or [B, S] -> predicted features [B, S, d] (the LM head's input).
+        attend [S, past + S] bool: which cached and new positions each input may attend (a draft tree's);
+        without it, causal."""
         batch, length, d = inputs.shape
         heads = self.config.num_heads
         q, k, v = self.qkv(self.attention_norm(inputs)).view(batch, length, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
@@ -144,7 +146,9 @@ class DraftHead(nn.Module):
         if cache is not None:
             past = cache.length
             k, v = cache.append(k, v)
-        if past == 0:  # training, or a prompt fed whole: plain causal attention
+        if attend is not None:
+            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=attend)
+        elif past == 0:  # training, or a prompt fed whole: plain causal attention
             attended = F.scaled_dot_product_attention(q, k, v, is_causal=length > 1)
         else:
             attended = F.scaled_dot_product_attention(q, k, v, attn_mask=_causal_mask(length, past, q.device))

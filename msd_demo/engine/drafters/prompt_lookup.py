@@ -4,6 +4,7 @@ No model, no training (Saxena, 2023). Its proposals are deterministic, so q is o
 """
 
 from msd_demo.engine.drafters.base import Draft, DraftRequest
+from msd_demo.engine.tree import DraftShape
 
 
 class PromptLookupDrafter:
@@ -17,8 +18,9 @@ class PromptLookupDrafter:
     def begin(self, request: DraftRequest) -> None:
         self.prompt_ids = request.target_prompt.text_token_ids  # image tokens carry no text to copy
 
-    def propose(self, generated: list[int], gamma: int, target_hidden=None) -> Draft:
-        sequence = self.prompt_ids + generated
+    def propose(self, generated: list[int], shape: DraftShape, target_hidden=None) -> Draft:
+        """A chain whatever the shape asks: one continuation, up to the shape's depth."""
+        sequence, gamma = self.prompt_ids + generated, shape.depth
         for n in range(self.max_ngram, self.min_ngram - 1, -1):
             continuation = _continuation_of_last_match(sequence, n, gamma)
             if continuation:
