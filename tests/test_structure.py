@@ -92,3 +92,11 @@ def test_only_the_ui_imports_gradio_and_the_runtime_never_imports_training_or_wo
     for name in runtime:
         reached = {m for m in graph[name] if m.startswith(("msd_demo.training", "msd_demo.world"))}
         assert not reached, f"{name} imports {reached}"
+
+
+def test_paths_to_the_repositorys_own_files_point_at_files_that_exist():
+    from msd_demo.measure.bench import DEFAULT_SUITE
+    from msd_demo.presets.catalog import MODELS_DIR
+    from msd_demo.ui.examples import ASSETS_DIR
+
+    assert DEFAULT_SUITE.is_file() and (MODELS_DIR / "target").is_dir() and (ASSETS_DIR / "shapes_1.png").is_file()

@@ -13,7 +13,6 @@
 
 import json
 import random
-import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,11 +20,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
-from transformers import AutoModelForImageTextToText, get_cosine_schedule_with_warmup
+from transformers import AutoModelForImageTextToText
 
 from msd_demo.engine.drafters.head_model import DraftHead, HeadConfig
 from msd_demo.training.data import IGNORE, Sample, collate
-from msd_demo.training.loop import CHECKPOINT_SECONDS, Cost, Schedule, resume_checkpoint, save_checkpoint
+from msd_demo.training.loop import Cost, Schedule, run_steps
 
 RAMP_STEPS = 500  # stage two of msd: the multimodal share rises linearly from 0 to 1 over these steps
 DEPTH = 2  # passes per training step: the true features, then the head's own predictions
@@ -159,33 +158,15 @@ def train_head(
     head = objective.head
     rng = random.Random(seed)
     torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(head.parameters(), lr=schedule.learning_rate, weight_decay=schedule.weight_decay)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, schedule.warmup, schedule.steps)
-    cost = resume_checkpoint(checkpoint_dir / "last.pt", head, optimizer, scheduler, rng, schedule)
     device = next(head.parameters()).device
-    head.train()
-    progress = tqdm(total=schedule.steps, initial=cost.steps, desc=recipe.name, dynamic_ncols=True)
-    spent, cpu_start, wall_start, last_save = (cost.cpu_seconds, cost.wall_seconds), time.process_time(), time.time(), time.time()
-    while cost.steps < schedule.steps:
+
+    def step(cost: Cost) -> tuple[torch.Tensor, dict]:
         share = recipe.multimodal_share(cost.steps, text_steps)
         samples = [rng.choice(pools["multimodal"] if rng.random() < share else pools["text"]) for _ in range(batch_size)]
         loss, accuracies = objective(head_batch(samples, device))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        cost.steps += 1
-        cost.cpu_seconds, cost.wall_seconds = spent[0] + time.process_time() - cpu_start, spent[1] + time.time() - wall_start
-        progress.set_postfix(loss=f"{loss.item():.3f}", top1=f"{accuracies[0]:.3f}", multimodal=f"{share:.2f}")
-        progress.update()
-        if time.time() - last_save > CHECKPOINT_SECONDS:
-            save_checkpoint(checkpoint_dir / "last.pt", head, optimizer, scheduler, rng, cost, schedule)
-            last_save = time.time()
-    progress.close()
-    save_checkpoint(checkpoint_dir / "last.pt", head, optimizer, scheduler, rng, cost, schedule)
-    head.eval()
-    return cost
+        return loss, {"top1": f"{accuracies[0]:.3f}", "multimodal": f"{share:.2f}"}
+
+    return run_steps(head, step, rng, schedule, checkpoint_dir, recipe.name)
 
 
 @torch.no_grad()

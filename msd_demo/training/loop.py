@@ -7,7 +7,7 @@ the model card reports the whole stage's cost, interruptions included.
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,33 +43,47 @@ def pick_device() -> torch.device:
 def train(model, batches: Iterator, rng: random.Random, schedule: Schedule, pad_id: int, checkpoint_dir: Path, label: str) -> Cost:
     """Train `model` in place for schedule.steps steps; `batches` draws its samples from `rng`."""
     device = next(model.parameters()).device
+
+    def step(cost: Cost) -> tuple[torch.Tensor, dict]:
+        batch = {name: value.to(device) for name, value in collate(next(batches), pad_id).items()}
+        cost.tokens += int(batch["attention_mask"].sum())
+        return model(**batch).loss, {}
+
+    return run_steps(model, step, rng, schedule, checkpoint_dir, label)
+
+
+StepFunction = Callable[[Cost], tuple[torch.Tensor, dict]]  # cost so far -> (loss, figures for the progress bar)
+
+
+def run_steps(model, step: StepFunction, rng: random.Random, schedule: Schedule, checkpoint_dir: Path, label: str) -> Cost:
+    """The loop every stage shares: AdamW with warmup + cosine, gradient clipping, a checkpoint every
+    CHECKPOINT_SECONDS and at the end, resumed from the last one; `step` computes one batch's loss."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=schedule.learning_rate, weight_decay=schedule.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, schedule.warmup, schedule.steps)
-    cost = resume_checkpoint(checkpoint_dir / "last.pt", model, optimizer, scheduler, rng, schedule)
+    checkpoint = checkpoint_dir / "last.pt"
+    cost = resume_checkpoint(checkpoint, model, optimizer, scheduler, rng, schedule)
     model.train()
     progress = tqdm(total=schedule.steps, initial=cost.steps, desc=label, dynamic_ncols=True)
     cpu_start, wall_start, last_save = time.process_time(), time.time(), time.time()
     spent = (cost.cpu_seconds, cost.wall_seconds)
     while cost.steps < schedule.steps:
-        batch = {name: value.to(device) for name, value in collate(next(batches), pad_id).items()}
-        loss = model(**batch).loss
+        loss, figures = step(cost)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         cost.steps += 1
-        cost.tokens += int(batch["attention_mask"].sum())
         cost.cpu_seconds = spent[0] + time.process_time() - cpu_start
         cost.wall_seconds = spent[1] + time.time() - wall_start
-        progress.set_postfix(loss=f"{loss.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+        progress.set_postfix(loss=f"{loss.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", **figures)
         progress.update()
         if time.time() - last_save > CHECKPOINT_SECONDS:
-            save_checkpoint(checkpoint_dir / "last.pt", model, optimizer, scheduler, rng, cost, schedule)
+            save_checkpoint(checkpoint, model, optimizer, scheduler, rng, cost, schedule)
             last_save = time.time()
     progress.close()
     # Kept until the whole stage is saved: a later phase of the stage may still be interrupted.
-    save_checkpoint(checkpoint_dir / "last.pt", model, optimizer, scheduler, rng, cost, schedule)
+    save_checkpoint(checkpoint, model, optimizer, scheduler, rng, cost, schedule)
     model.eval()
     return cost
 
