@@ -22,7 +22,7 @@ from msd_demo.measure.metrics import Comparison, RunStats, acceptance_by_word_cl
 from msd_demo.measure.side_by_side import Request, run_speculative, run_target_only
 from msd_demo.presets.lineup import Lineup
 
-DEFAULT_SUITE = Path(__file__).resolve().parent.parent / "assets" / "suite.jsonl"
+DEFAULT_SUITE = Path(__file__).resolve().parents[2] / "assets" / "suite.jsonl"
 
 
 @dataclass(frozen=True)
