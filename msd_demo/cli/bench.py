@@ -11,7 +11,7 @@ import torch
 from msd_demo.cli.arguments import decode_config
 from msd_demo.errors import UserInputError
 from msd_demo.measure.bench import DEFAULT_SUITE, read_suite, run_bench
-from msd_demo.measure.tables import markdown_report, read_bench, text_report
+from msd_demo.measure.tables import markdown_report, read_bench, text_report, text_reports
 from msd_demo.presets.catalog import get_preset
 from msd_demo.presets.lineup import load_lineup
 
@@ -28,14 +28,16 @@ def bench_command(args, argv: list[str]) -> int:
     result = run_bench(lineup, rows, names, config, args.repeats, args.gamma)
     # How the figures were made travels with them: the README's tables print it (measure/tables.py).
     result["settings"] |= {"command": _command_line(argv), "machine": _machine(lineup.target.device)}
+    if hasattr(os, "getloadavg"):  # how busy the machine was over the last 15 minutes: other work shares it
+        result["settings"]["load_average_15_minutes"] = round(os.getloadavg()[2], 2)
     Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     print(text_report(result), file=sys.stderr)
     return 0
 
 
 def report_command(args) -> int:
-    result = read_bench(args.bench_json)
-    print(markdown_report(result) if args.markdown else text_report(result), end="\n" if not args.markdown else "")
+    results = [read_bench(path) for path in args.bench_json]
+    print(markdown_report(results) if args.markdown else text_reports(results), end="" if args.markdown else "\n")
     return 0
 
 

@@ -86,11 +86,7 @@ def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, re
             progress.update(2)
     progress.close()
     return {
-        "settings": {"preset": lineup.preset.name, "rows": len(rows), "repeats": repeats, "gamma": gamma,
-                     "max_new_tokens": config.max_new_tokens, "temperature": config.sampling.temperature,
-                     "device": str(lineup.target.device), "dtype": str(lineup.target.model.dtype).removeprefix("torch."),
-                     "speedup_baseline": "our target-only loop, a fresh run just before each drafter's run",
-                     "drafter_order": "rotated by one every row"},
+        "settings": _settings(lineup, len(rows), repeats, gamma, config),
         "baseline": {
             "tokens_per_second": _tokens_per_second(baseline),
             "hf_generate_tokens_per_second": sum(hf_tokens) / sum(hf_seconds),
@@ -100,6 +96,14 @@ def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, re
             for name, record in records.items()
         },
     }
+
+
+def _settings(lineup: Lineup, rows: int, repeats: int, gamma: int, config) -> dict:
+    return {"preset": lineup.preset.name, "rows": rows, "repeats": repeats, "gamma": gamma,
+            "max_new_tokens": config.max_new_tokens, "temperature": config.sampling.temperature,
+            "device": str(lineup.target.device), "dtype": str(lineup.target.model.dtype).removeprefix("torch."),
+            "speedup_baseline": "our target-only loop, a fresh run just before each drafter's run",
+            "drafter_order": "rotated by one every row"}
 
 
 def _rotated(names: list[str], turn: int) -> list[str]:

@@ -25,15 +25,24 @@ def read_bench(path: str | Path) -> dict:
     return result
 
 
-def markdown_report(result: dict) -> str:
-    """How the figures were made, then the overall table and the images/videos table."""
-    return "\n\n".join([_provenance(result), _overall_markdown(result), _by_media_markdown(result)]) + "\n"
+def markdown_report(results: list[dict]) -> str:
+    """One bench: how it was made, the overall table and the images/videos table. Several (e.g. gamma 4, 8
+    and 12): how each was made, and one table of speedup (tau) per drafter, a column per bench."""
+    if len(results) == 1:
+        return "\n\n".join([_provenance(results[0]), _overall_markdown(results[0]), _by_media_markdown(results[0])]) + "\n"
+    return "\n\n".join(["\n".join(f"- {_provenance(result)}" for result in results), _columns_markdown(results)]) + "\n"
+
+
+def text_reports(results: list[dict]) -> str:
+    return "\n\n".join(text_report(result) for result in results)
 
 
 def _provenance(result: dict) -> str:
     settings, baseline = result["settings"], result["baseline"]
     command = settings.get("command", "python -m msd_demo bench ...")
     machine = settings.get("machine", settings["device"])
+    if "load_average_15_minutes" in settings:  # above the core count: other work was sharing the machine
+        machine += f" under a load average of {settings['load_average_15_minutes']:.1f} over the run's last 15 minutes"
     return (
         f"Made by `{command}` on {machine}, {settings['dtype']}: preset `{settings['preset']}`, {settings['rows']} rows, "
         f"{settings['repeats']} repeat(s), gamma {settings['gamma']}, at most {settings['max_new_tokens']} new tokens, "
@@ -54,6 +63,20 @@ def _overall_markdown(result: dict) -> str:
                  _identical(d)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _columns_markdown(results: list[dict]) -> str:
+    """speedup (tau) of each drafter in each bench, drafters in the first bench's order."""
+    titles = [f"gamma {r['settings']['gamma']}: speedup (tau)" for r in results]
+    lines = ["| drafter | " + " | ".join(titles) + " |", "|---|" + "---|" * len(results)]
+    for name in results[0]["drafters"]:
+        cells = [_speedup_and_tau(r["drafters"].get(name)) for r in results]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _speedup_and_tau(d: dict | None) -> str:
+    return "-" if d is None else f"{d['speedup']:.2f}x ({d['mean_accepted_tokens']:.2f})"
 
 
 def _by_media_markdown(result: dict) -> str:
