@@ -46,6 +46,21 @@ def test_greedy_run_fills_both_panels_and_says_identical(greedy_run):
     assert "identical" in stats and "speedup" in stats and "tokens/s" in stats
 
 
+def test_the_race_reports_wall_clock_and_compute_speedups_apart(greedy_run):
+    """Each run's wall time is the time spent in its own generator: its compute clock plus prompt building and
+    loop overhead. speedup comes from the wall times, compute_speedup from the compute clocks (the race's)."""
+    _, snapshot = greedy_run
+    assert snapshot.target_wall_seconds >= snapshot.target_clock > 0
+    assert snapshot.speculative_wall_seconds >= snapshot.speculative_clock > 0
+    comparison = snapshot.comparison()
+    per_token = len(comparison.target.token_ids) / len(comparison.speculative.token_ids)
+    assert comparison.speedup == pytest.approx(snapshot.target_wall_seconds / snapshot.speculative_wall_seconds / per_token)
+    assert comparison.compute_speedup == pytest.approx(snapshot.target_clock / snapshot.speculative_clock / per_token)
+    stats = stats_html(comparison, greedy=True, finished=True)
+    assert f"compute speedup: <b>{comparison.compute_speedup:.2f}×" in stats
+    assert f"speedup (wall-clock): <b>{comparison.speedup:.2f}×" in stats
+
+
 def test_the_race_alternates_by_compute_clock(greedy_run):
     """Replaying the recorded steps: every advance goes to the run whose clock was behind (or equal)."""
     _, final = greedy_run

@@ -1,4 +1,4 @@
-"""python -m msd_demo run | bench | presets (the contract is in the README; the map in docs/architecture.md)."""
+"""python -m msd_demo run | bench | report | presets (the contract is in the README; the map in docs/architecture.md)."""
 
 import json
 import os
@@ -7,7 +7,7 @@ import sys
 import torch
 
 from msd_demo.cli.arguments import build_parser
-from msd_demo.cli.bench import bench_command
+from msd_demo.cli.bench import bench_command, report_command
 from msd_demo.cli.run import run_command
 from msd_demo.errors import UserInputError, without_secrets
 from msd_demo.faults import out_of_memory_error
@@ -25,7 +25,7 @@ def main(argv=None) -> int:
         set_torch_threads(startup.torch_threads)
         if hasattr(args, "models_dir"):
             args.models_dir = args.models_dir or startup.models_dir
-        return _command(args)
+        return _command(args, sys.argv[1:] if argv is None else list(argv))
     except UserInputError as error:
         print(f"error: {without_secrets(str(error))}", file=sys.stderr)
         return 2
@@ -41,11 +41,13 @@ def main(argv=None) -> int:
     return 1
 
 
-def _command(args) -> int:
+def _command(args, argv: list[str]) -> int:
     if args.command == "run":
         return run_command(args)
     if args.command == "bench":
-        return bench_command(args)
+        return bench_command(args, argv)
+    if args.command == "report":
+        return report_command(args)
     return presets_command()
 
 

@@ -1,4 +1,4 @@
-"""The CLI's arguments: one parser for run, bench and presets, and the decode settings they give."""
+"""The CLI's arguments: one parser for run, bench, report and presets, and the decode settings they give."""
 
 import argparse
 
@@ -28,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=3)
     _add_decoding_arguments(bench)
     bench.add_argument("--json", required=True, metavar="OUT", help="where to write the results")
+    report = commands.add_parser("report", help="print a bench JSON's tables (--markdown: as in the README)")
+    report.add_argument("bench_json", metavar="BENCH.json", nargs="+",
+                        help="what `bench --json` wrote; several (e.g. one per gamma): one table of speedup (tau) per bench")
+    report.add_argument("--markdown", action="store_true", help="markdown tables, as the README's")
     commands.add_parser("presets", help="list the model presets")
     return parser
 

@@ -1,17 +1,22 @@
-"""python -m msd_demo bench: the suite read, the drafters checked, the benchmark run and written."""
+"""python -m msd_demo bench: the suite read, the drafters checked, the benchmark run and written; and report."""
 
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
 
+import torch
+
 from msd_demo.cli.arguments import decode_config
 from msd_demo.errors import UserInputError
-from msd_demo.measure.bench import DEFAULT_SUITE, read_suite, run_bench, summary_table
+from msd_demo.measure.bench import DEFAULT_SUITE, read_suite, run_bench
+from msd_demo.measure.tables import markdown_report, read_bench, text_report, text_reports
 from msd_demo.presets.catalog import get_preset
 from msd_demo.presets.lineup import load_lineup
 
 
-def bench_command(args) -> int:
+def bench_command(args, argv: list[str]) -> int:
     config = decode_config(args)
     rows = read_suite(args.suite or DEFAULT_SUITE, get_preset(args.preset, args.models_dir).video_frames)
     lineup = load_lineup(args.preset, args.models_dir, args.dtype)
@@ -21,6 +26,27 @@ def bench_command(args) -> int:
     if args.repeats < 1:
         raise UserInputError(f"--repeats must be at least 1, got {args.repeats}.")
     result = run_bench(lineup, rows, names, config, args.repeats, config.gamma)
-    Path(args.json).write_text(json.dumps(result, indent=2))
-    print(summary_table(result), file=sys.stderr)
+    # How the figures were made travels with them: the README's tables print it (measure/tables.py).
+    result["settings"] |= {"command": _command_line(argv), "machine": _machine(lineup.target.device)}
+    if hasattr(os, "getloadavg"):  # how busy the machine was over the last 15 minutes: other work shares it
+        result["settings"]["load_average_15_minutes"] = round(os.getloadavg()[2], 2)
+    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    print(text_report(result), file=sys.stderr)
     return 0
+
+
+def report_command(args) -> int:
+    results = [read_bench(path) for path in args.bench_json]
+    print(markdown_report(results) if args.markdown else text_reports(results), end="" if args.markdown else "\n")
+    return 0
+
+
+def _command_line(argv: list[str]) -> str:
+    threads = os.environ.get("MSD_TORCH_THREADS")
+    return (f"MSD_TORCH_THREADS={threads} " if threads else "") + "python -m msd_demo " + shlex.join(argv)
+
+
+def _machine(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    return f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch thread(s))"

@@ -1,7 +1,15 @@
 """Fold Steps into run statistics and compare two runs: tokens/s, tau, alpha, speedups.
 
-tau = tokens emitted per target forward pass in decoding (the bonus token included, the prefill excluded);
-alpha = accepted drafts / drafted tokens.
+tau = tokens emitted per target forward pass in decoding (the bonus token included, the prefill excluded).
+alpha = accepted / judged positions: a step judges its drafted positions up to and including the first
+rejection (all of them when all were accepted; later drafts are discarded unseen), and none past an emitted
+EOS (the run ends there). This is the estimator of Leviathan et al.'s per-position acceptance probability,
+the alpha their expected-speedup formula takes. accepted / drafted is `draft_acceptance`, a different figure
+(it counts the discarded drafts as failures).
+
+Two speedups, never under one name: `speedup` is wall-clock (target-only end-to-end time / speculative
+end-to-end time, per token); `compute_speedup` is the ratio of the runs' compute clocks (their measured
+prefill, draft and verify seconds, per token), which is what the app's race shows.
 """
 
 import re
@@ -12,11 +20,29 @@ from dataclasses import dataclass
 from msd_demo.engine.events import Step
 
 
+def judged_positions(step: Step) -> int:
+    """Drafted positions this step judged: up to and including the first rejection, none past an emitted EOS.
+
+    Step.judged counts the accepted path and the first refused depth (a chain's first rejection; a tree's depth
+    below the path where every drafted child was refused). Emitted token i stands at judged position i, so an EOS
+    emitted at i (accepted or the correction) ends the judged positions there; with every draft accepted all are
+    judged (the bonus token is not a drafted position).
+    """
+    return min(step.judged, len(step.emitted))
+
+
+def accepted_positions(step: Step) -> int:
+    """Judged positions whose draft was accepted (drafts accepted past an emitted EOS are not judged)."""
+    return min(step.accepted, judged_positions(step))
+
+
 @dataclass(frozen=True)
 class RunStats:
     token_ids: list[int]
-    prefill_seconds: float  # target prefill (+ the drafter's own prefill for a speculative run)
-    decode_seconds: float  # wall-clock from the end of the prefill to the last token
+    prefill_seconds: float  # the timed prefill forward: target (+ the drafter's own prefill for a speculative run)
+    # The rest of the end-to-end wall time: decoding, and building the prompt (processor + chat template),
+    # which the engine does before its timed prefill.
+    decode_seconds: float
     steps: tuple[Step, ...]  # decode steps only: one per target forward pass
 
     @property
@@ -32,8 +58,8 @@ class RunStats:
         return sum(len(step.drafted) for step in self.steps)
 
     @property
-    def accepted(self) -> int:
-        return sum(step.accepted for step in self.steps)
+    def judged(self) -> int:
+        return sum(judged_positions(step) for step in self.steps)
 
     @property
     def tau(self) -> float:
@@ -42,12 +68,23 @@ class RunStats:
 
     @property
     def alpha(self) -> float:
-        return self.accepted / self.drafted if self.drafted else 0.0
+        """accepted / judged positions (module docstring): Leviathan et al.'s alpha."""
+        return _ratio(sum(accepted_positions(step) for step in self.steps), self.judged)
+
+    @property
+    def draft_acceptance(self) -> float:
+        """accepted / drafted: every drafted token counted, the ones discarded after a rejection too. Not alpha."""
+        return _ratio(sum(step.accepted for step in self.steps), self.drafted)
 
     @property
     def compute_seconds(self) -> float:
         """Prefill plus the timed draft and verify work of every step: the wall time minus loop overhead."""
         return self.prefill_seconds + sum(step.seconds for step in self.steps)
+
+    @property
+    def seconds_per_step(self) -> float:
+        """Mean timed draft + verify seconds of a decode step."""
+        return _ratio(sum(step.seconds for step in self.steps), len(self.steps))
 
 
 def collect(steps: Iterable[Step]) -> RunStats:
@@ -88,15 +125,19 @@ class Comparison:
 
     @property
     def speedup(self) -> float:
-        """Measured end to end: target-only time / speculative time (per token, as lengths may differ)."""
+        """Wall-clock, end to end: target-only time / speculative time, per token (as lengths may differ)."""
         return _ratio(self.speculative.tokens_per_second, self.target.tokens_per_second)
 
     @property
+    def compute_speedup(self) -> float:
+        """The runs' compute clocks (prefill + draft + verify), per token: the race the app shows."""
+        return _ratio(_per_token(self.target.compute_seconds, self.target), _per_token(self.speculative.compute_seconds, self.speculative))
+
+    @property
     def theoretical_speedup(self) -> float:
-        """What tau and the measured prefill, draft and verify costs predict, loop overhead excluded."""
-        target_seconds_per_token = _ratio(self.target.compute_seconds, len(self.target.token_ids))
-        speculative_seconds_per_token = _ratio(self.speculative.compute_seconds, len(self.speculative.token_ids))
-        return _ratio(target_seconds_per_token, speculative_seconds_per_token)
+        """What tau and the measured costs of a step predict for decoding (prefill and loop overhead excluded):
+        tau target-only steps' worth of tokens for the price of one speculative (draft + verify) step."""
+        return _ratio(self.speculative.tau * self.target.seconds_per_step, self.speculative.seconds_per_step)
 
 
 def expected_speedup(alpha: float, gamma: int, cost_ratio: float) -> float:
@@ -113,19 +154,23 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else 0.0
 
 
-def acceptance_by_word_class(steps: Iterable[Step], visual_words: frozenset[str]) -> dict[str, float | None]:
-    """alpha split by what the target said at each judged draft position: a visual word or another word.
+def _per_token(seconds: float, stats: RunStats) -> float:
+    return _ratio(seconds, len(stats.token_ids))
 
-    Only positions up to the first rejection are judged (later drafts are discarded unseen); a position's
-    word is the target's token there (the accepted draft, or the target's correction).
+
+def acceptance_by_word_class(steps: Iterable[Step], visual_words: frozenset[str]) -> dict[str, float | None]:
+    """alpha split by what the target said at each judged position: a visual word or another word.
+
+    The judged positions are alpha's own (judged_positions), so the overall alpha is a weighted mean of the two
+    and lies between them. A position's word is the target's token there (the accepted draft, or its correction).
     """
     accepted = {"visual": 0, "other": 0}
     judged = {"visual": 0, "other": 0}
     for step in steps:
-        for index in range(min(step.accepted + 1, len(step.drafted), len(step.emitted))):
+        for index in range(judged_positions(step)):
             word = re.sub(r"[^a-z]", "", step.emitted[index].text.lower())
             word_class = "visual" if word in visual_words else "other"
             judged[word_class] += 1
-            accepted[word_class] += index < step.accepted
+            accepted[word_class] += index < accepted_positions(step)
     return {word_class: _ratio(accepted[word_class], judged[word_class]) if judged[word_class] else None
             for word_class in judged}

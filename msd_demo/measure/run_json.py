@@ -49,10 +49,12 @@ def comparison_json(comparison: Comparison, target: LoadedModel, drafter: str, g
         "identical": comparison.identical,
         "first_difference": comparison.first_difference,
         "greedy": greedy,
-        "speedup": comparison.speedup,
-        "theoretical_speedup": comparison.theoretical_speedup,
+        "speedup": comparison.speedup,  # wall-clock, end to end
+        "compute_speedup": comparison.compute_speedup,  # the compute clocks: prefill + draft + verify
+        "theoretical_speedup": comparison.theoretical_speedup,  # what tau and a step's measured costs predict
         "mean_accepted_tokens": comparison.speculative.tau,
-        "acceptance_rate": comparison.speculative.alpha,
+        "acceptance_rate": comparison.speculative.alpha,  # accepted / judged positions
+        "draft_acceptance": comparison.speculative.draft_acceptance,  # accepted / drafted: not alpha
     }
 
 
@@ -62,6 +64,7 @@ def comparison_text(result: dict) -> str:
     return "\n".join([
         f"target only  ({target['tokens_per_second']:.1f} tokens/s): {target['text']}",
         f"speculative  ({speculative['tokens_per_second']:.1f} tokens/s, drafter {result['drafter']}): {speculative['text']}",
-        f"speedup {result['speedup']:.2f}x (theory {result['theoretical_speedup']:.2f}x), "
+        f"speedup {result['speedup']:.2f}x wall-clock, {result['compute_speedup']:.2f}x compute "
+        f"(theory {result['theoretical_speedup']:.2f}x), "
         f"tau {result['mean_accepted_tokens']:.2f}, alpha {result['acceptance_rate']:.2f}, outputs {same}",
     ])

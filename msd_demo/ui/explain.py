@@ -40,8 +40,9 @@ temperature 0 (greedy) the output is token for token the target's own, which the
 {DIAGRAM}```
 
 Notation: **p** the target's distribution, **q** the drafter's, **gamma** the draft length, **alpha** =
-accepted / drafted, **tau** = tokens emitted per target forward pass (the bonus token included). With a
-drafter that costs c target passes per token, the expected speedup is
+accepted / judged drafts (a step judges its drafts up to and including the first rejection; the ones after it
+are discarded unseen), the chance that one draft is accepted, **tau** = tokens emitted per target forward
+pass (the bonus token included). With a drafter that costs c target passes per token, the expected speedup is
 (1 − alpha^(gamma+1)) / ((1 − alpha)(gamma·c + 1)) — the last plot shows it for the alpha and c just
 measured.
 

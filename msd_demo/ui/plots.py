@@ -57,7 +57,11 @@ def race_figure(comparison: Comparison) -> go.Figure:
 
 
 def expected_speedup_figure(comparison: Comparison, gamma: int) -> go.Figure:
-    """Leviathan et al. (2023): (1 - alpha^(gamma+1)) / ((1 - alpha)(gamma c + 1)) for the measured alpha and c."""
+    """Leviathan et al. (2023): (1 - alpha^(gamma+1)) / ((1 - alpha)(gamma c + 1)) for the measured alpha and c.
+
+    alpha is the run's accepted / judged positions (metrics.py), the per-position acceptance probability the
+    formula assumes; accepted / drafted would count the drafts discarded after a rejection and bend the curve low.
+    """
     alpha, c = comparison.speculative.alpha, cost_ratio(comparison)
     gammas = list(range(1, LIMITS.max_gamma + 1))
     figure = go.Figure(go.Scatter(x=gammas, y=[expected_speedup(alpha, g, c) for g in gammas], mode="lines+markers",
