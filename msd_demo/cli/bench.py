@@ -12,10 +12,11 @@ from msd_demo.presets.lineup import load_lineup
 
 
 def bench_command(args) -> int:
-    config = decode_config(args)
-    rows = read_suite(args.suite or DEFAULT_SUITE, get_preset(args.preset, args.models_dir).video_frames)
+    preset = get_preset(args.preset, args.models_dir)
+    names = preset.drafters if args.drafters == "all" else [n.strip() for n in args.drafters.split(",")]
+    config = decode_config(args, _paper_tree(preset, names))
+    rows = read_suite(args.suite or DEFAULT_SUITE, preset.video_frames)
     lineup = load_lineup(args.preset, args.models_dir, args.dtype)
-    names = lineup.preset.drafters if args.drafters == "all" else [n.strip() for n in args.drafters.split(",")]
     for name in names:
         lineup.drafter(name)  # unknown names are refused before any timing starts
     if args.repeats < 1:
@@ -24,3 +25,9 @@ def bench_command(args) -> int:
     Path(args.json).write_text(json.dumps(result, indent=2))
     print(summary_table(result), file=sys.stderr)
     return 0
+
+
+def _paper_tree(preset, names: list[str]) -> tuple[int, int, int] | None:
+    """One tree is benchmarked for all drafters: the papers' where the drafters named share one."""
+    trees = {preset.tree_defaults.get(name) for name in names}
+    return trees.pop() if len(trees) == 1 else None
