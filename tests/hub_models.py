@@ -32,10 +32,11 @@ from tests.tiny_models import IMAGE_SIZE, PATCH, TARGET_VOCAB_PADDING, _no_paddi
 QWEN_TEMPLATE = arch.CHAT_TEMPLATE.replace("image_placeholder | default('<image>')", f"'{arch.QWEN_IMAGE}'")
 
 
-def llava_15(llava_dir: Path) -> Preset:
-    """The tests' tiny LLaVA folder already is LLaVA-1.5's shape: its target and its text-only Llama draft."""
-    return replace(PRESETS["llava-1.5"], target=str(llava_dir / "target"),
-                   draft_models={"text-only": str(llava_dir / "draft-text")})
+def llava_15(llava_dir: Path, name: str = "llava-1.5") -> Preset:
+    """The tests' tiny LLaVA folder already is LLaVA-1.5's shape (7B or 13B): its target and its text-only Llama draft.
+    Released heads: add tests/released_stand_ins.with_released_heads."""
+    drafts = {"text-only": str(llava_dir / "draft-text")} if "text-only" in PRESETS[name].draft_models else {}
+    return replace(PRESETS[name], target=str(llava_dir / "target"), draft_models=drafts)
 
 
 def llava_interleave(folder: Path, tokenizer) -> Preset:

@@ -66,3 +66,31 @@ def write_head(folder: Path, config: dict, state: dict, file_format: str, dtype:
     else:
         torch.save(state, folder / "pytorch_model.bin")
     return folder
+
+
+# How each preset's released head is stood in for: its file and dtype (both kinds of file and dtype are covered).
+FILES = {
+    ("llava-1.5", "msd"): ("safetensors", torch.bfloat16),
+    ("llava-1.5", "vispec"): ("bin", torch.float16),
+    ("llava-1.5-13b", "msd"): ("bin", torch.float16),
+    ("qwen2-vl", "msd"): ("bin", torch.bfloat16),
+    ("qwen2.5-vl", "vispec"): ("safetensors", torch.bfloat16),
+}
+
+
+def with_released_heads(preset, folder: Path, tokenizer):
+    """The preset with stand-ins of its released heads, each in a folder named as its hub repo (owner/name)."""
+    import dataclasses
+
+    from msd_demo.loading.models import load_model
+    from msd_demo.presets.catalog import PRESETS
+
+    target = load_model(preset.target, multimodal=True)
+    heads = {}
+    for drafter, head_format in PRESETS[preset.name].released_heads.items():
+        file_format, dtype = FILES[preset.name, drafter]
+        rows = len(tokenizer) if head_format == "msd-llava" else target.vocab_size  # MSD's LLaVA: 32,000 of 32,064
+        config, state = checkpoint(head_format, target, rows)
+        heads[drafter] = str(write_head(folder / PRESETS[preset.name].draft_models[drafter], config, state, file_format, dtype))
+    return dataclasses.replace(preset, draft_models={**preset.draft_models, **heads},
+                               released_heads=PRESETS[preset.name].released_heads)

@@ -21,40 +21,23 @@ from msd_demo.measure.metrics import collect
 from msd_demo.presets.catalog import PRESETS
 from msd_demo.presets.lineup import Lineup
 from tests import hub_models
-from tests.released_stand_ins import checkpoint, write_head
+from tests.released_stand_ins import checkpoint, with_released_heads
 from tests.tiny_models import sample_images
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Describe the picture in detail."
 IMAGE = Media(tuple(sample_images()[:1]), "image", "image.png")
 VIDEO = Media(tuple(sample_images()), "video", "video.mp4")
-# (preset, drafter): the format, the file and dtype of its stand-in, and whether its rows are the tokenizer's
-# (MSD's LLaVA heads: 32,000 of llava-hf's 32,064) or the target's whole vocabulary.
-HEADS = {
-    ("llava-1.5", "msd"): ("msd-llava", "safetensors", torch.bfloat16, "tokenizer"),
-    ("llava-1.5", "vispec"): ("vispec", "bin", torch.float16, "target"),
-    ("qwen2-vl", "msd"): ("msd-qwen2vl", "bin", torch.bfloat16, "target"),
-    ("qwen2.5-vl", "vispec"): ("vispec", "safetensors", torch.bfloat16, "target"),
-}
+HEADS = {(preset.name, drafter): head_format for preset in PRESETS.values() if preset.name in ("llava-1.5", "qwen2-vl", "qwen2.5-vl")
+         for drafter, head_format in preset.released_heads.items()}
 
 
 @pytest.fixture(scope="module")
 def lineups(tmp_path_factory, tokenizer, llava_dir):
     folder = tmp_path_factory.mktemp("released-heads")
-    targets = {"llava-1.5": hub_models.llava_15(llava_dir), "qwen2-vl": hub_models.qwen2vl(folder / "qwen2vl", tokenizer),
-               "qwen2.5-vl": hub_models.qwen25vl(folder / "qwen25vl", tokenizer)}
-    lineups = {}
-    for name, preset in targets.items():
-        target = Lineup(preset).target
-        heads = {}
-        for (preset_name, drafter), (head_format, file_format, dtype, rows) in HEADS.items():
-            if preset_name == name:
-                repo = PRESETS[name].draft_models[drafter]  # laid out as the hub repo: owner/name/files
-                vocab = len(tokenizer) if rows == "tokenizer" else target.vocab_size
-                config, state = checkpoint(head_format, target, vocab)
-                heads[drafter] = str(write_head(folder / "hub" / repo, config, state, file_format, dtype))
-        lineups[name] = Lineup(dataclasses.replace(preset, draft_models={**preset.draft_models, **heads}))
-    return lineups
+    targets = [hub_models.llava_15(llava_dir), hub_models.qwen2vl(folder / "qwen2vl", tokenizer),
+               hub_models.qwen25vl(folder / "qwen25vl", tokenizer)]
+    return {preset.name: Lineup(with_released_heads(preset, folder / "hub", tokenizer)) for preset in targets}
 
 
 @pytest.mark.parametrize("preset, drafter", sorted(HEADS))
@@ -91,7 +74,7 @@ def test_the_head_computes_what_the_authors_code_computes(lineups, preset, draft
     folder = Path(lineup.preset.draft_models[drafter])
     weights = {key: value.float() for key, value in read_weights(folder).items()}
     saved = json.loads((folder / "config.json").read_text())
-    theirs = reference_last_output(weights, saved, HEADS[preset, drafter][0], ids, features.hidden, features.embeds, mask)
+    theirs = reference_last_output(weights, saved, HEADS[preset, drafter], ids, features.hidden, features.embeds, mask)
     torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
