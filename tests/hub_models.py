@@ -19,6 +19,7 @@ from transformers import (
     Qwen2_5_VLForConditionalGeneration,
     Qwen2Config,
     Qwen2ForCausalLM,
+    Qwen2VLForConditionalGeneration,
     SiglipVisionConfig,
 )
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
@@ -31,10 +32,11 @@ from tests.tiny_models import IMAGE_SIZE, PATCH, TARGET_VOCAB_PADDING, _no_paddi
 QWEN_TEMPLATE = arch.CHAT_TEMPLATE.replace("image_placeholder | default('<image>')", f"'{arch.QWEN_IMAGE}'")
 
 
-def llava_15(llava_dir: Path) -> Preset:
-    """The tests' tiny LLaVA folder already is LLaVA-1.5's shape: its target and its text-only Llama draft."""
-    return replace(PRESETS["llava-1.5"], target=str(llava_dir / "target"),
-                   draft_models={"text-only": str(llava_dir / "draft-text")})
+def llava_15(llava_dir: Path, name: str = "llava-1.5") -> Preset:
+    """The tests' tiny LLaVA folder already is LLaVA-1.5's shape (7B or 13B): its target and its text-only Llama draft.
+    Released heads: add tests/released_stand_ins.with_released_heads."""
+    drafts = {"text-only": str(llava_dir / "draft-text")} if "text-only" in PRESETS[name].draft_models else {}
+    return replace(PRESETS[name], target=str(llava_dir / "target"), draft_models=drafts)
 
 
 def llava_interleave(folder: Path, tokenizer) -> Preset:
@@ -95,12 +97,27 @@ def _qwen25vl_config(tokenizer, hidden: int, layers: int, padding: int) -> Qwen2
     return qwen
 
 
-def _save_qwen_processor(folder: Path, image_processor, tokenizer) -> None:
-    """As the Qwen2.5-VL repos are: preprocessor_config.json naming Qwen2_5_VLProcessor, tokenizer, chat template."""
+def _save_qwen_processor(folder: Path, image_processor, tokenizer, processor_class="Qwen2_5_VLProcessor") -> None:
+    """As the Qwen2(.5)-VL repos are: preprocessor_config.json naming the processor, tokenizer, chat template."""
     image_processor.save_pretrained(folder)
     with_template = copy.deepcopy(tokenizer)
     with_template.chat_template = QWEN_TEMPLATE
     with_template.save_pretrained(folder)
     config_file = folder / "preprocessor_config.json"
-    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "processor_class": "Qwen2_5_VLProcessor"}))
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "processor_class": processor_class}))
     (folder / "chat_template.json").write_text(json.dumps({"chat_template": QWEN_TEMPLATE}))
+
+
+def qwen2vl(folder: Path, tokenizer) -> Preset:
+    """Qwen2-VL 7B's stand-in (M-RoPE, vocabulary padded past the tokenizer's) and a smaller Qwen2-VL draft."""
+    image_processor = Qwen2VLImageProcessorPil(min_pixels=16 * 16, max_pixels=64 * 64, patch_size=PATCH, merge_size=2,
+                                               temporal_patch_size=2)
+    for name, (hidden, layers, padding, seed) in {"target": (64, 2, TARGET_VOCAB_PADDING, 16), "draft": (32, 1, 0, 17)}.items():
+        seeded(seed)
+        config = arch.qwen2vl_config(tokenizer, hidden, layers, heads=4, vision_hidden=32, vocab_padding=padding)
+        config.text_config.initializer_range = config.initializer_range = 0.25
+        _no_padding_logits(Qwen2VLForConditionalGeneration(config), tokenizer).save_pretrained(folder / name)
+        _save_qwen_processor(folder / name, image_processor, tokenizer, "Qwen2VLProcessor")
+    limit = {"size": {"longest_edge": 48 * 48, "shortest_edge": 16 * 16}}
+    return replace(PRESETS["qwen2-vl"], target=str(folder / "target"), draft_models={"model": str(folder / "draft")},
+                   processor_options=limit)

@@ -20,10 +20,10 @@ EOS = "</s>"
 def step(drafted: list[str], accepted: int, target_words: list[str], seconds=(0.01, 0.04)) -> Step:
     """target_words: what the target emitted (accepted drafts, then its correction or bonus), cut after an EOS
     as the engine cuts it; accepted: the verdict's count, which may run past an accepted EOS."""
-    drafts = tuple(DraftToken(i, word, 0.5, 0.5, 1.0) for i, word in enumerate(drafted))
+    drafts = tuple(DraftToken(i, word, 0.5, 0.5, 1.0, parent=i - 1) for i, word in enumerate(drafted))  # a chain
     kinds = ["accepted"] * accepted + ["bonus" if accepted == len(drafted) else "corrected"]
     emitted = tuple(Token(100 + i, word, kind, 0.5) for i, (word, kind) in enumerate(zip(target_words, kinds)))
-    return Step(1, drafts, accepted, emitted, *seconds)
+    return Step(1, drafts, accepted, emitted, *seconds, accepted_path=tuple(range(min(accepted, len(drafted)))))
 
 
 def prefill(seconds: float, draft_seconds: float = 0.0) -> Step:

@@ -48,10 +48,15 @@ def _command(args, argv: list[str]) -> int:
         return bench_command(args, argv)
     if args.command == "report":
         return report_command(args)
-    return presets_command()
+    return presets_command(args.json)
 
 
-def presets_command() -> int:
+def presets_command(as_json: bool = False) -> int:
+    if as_json:  # {preset: {"target": id, "drafters": {name: source}}}; prompt-lookup's source is null
+        print(json.dumps({name: {"target": preset.target,
+                                 "drafters": {drafter: preset.draft_models.get(drafter) for drafter in preset.drafters}}
+                          for name, preset in PRESETS.items()}))
+        return 0
     for preset in PRESETS.values():
         print(json.dumps({"name": preset.name, "target": preset.target, "drafters": preset.drafters,
                           "draft_models": preset.draft_models, "size": preset.size,

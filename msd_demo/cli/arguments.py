@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("bench_json", metavar="BENCH.json", nargs="+",
                         help="what `bench --json` wrote; several (e.g. one per gamma): one table of speedup (tau) per bench")
     report.add_argument("--markdown", action="store_true", help="markdown tables, as the README's")
-    commands.add_parser("presets", help="list the model presets")
+    presets = commands.add_parser("presets", help="list the model presets")
+    presets.add_argument("--json", action="store_true", help="one JSON object: each preset's target and drafters' sources")
     return parser
 
 
@@ -46,16 +47,29 @@ def _add_decoding_arguments(parser):
     parser.add_argument("--max-new-tokens", type=int, default=None, help="default 128")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tree", action="store_true", help="draft EAGLE-2 trees instead of chains of gamma tokens")
-    parser.add_argument("--tree-top-k", type=int, default=TreeConfig.top_k, help="children per expanded node (with --tree)")
-    parser.add_argument("--tree-depth", type=int, default=TreeConfig.depth, help="tree depth (with --tree)")
-    parser.add_argument("--tree-nodes", type=int, default=TreeConfig.nodes, help="node budget (with --tree)")
+    # Without any of these, --tree drafts the drafter's paper's tree where the preset names one (the released
+    # heads), else TreeConfig's; with some, the others are TreeConfig's.
+    parser.add_argument("--tree-top-k", type=int, default=None,
+                        help=f"children per expanded node (with --tree; default {TreeConfig.top_k})")
+    parser.add_argument("--tree-depth", type=int, default=None, help=f"tree depth (with --tree; default {TreeConfig.depth})")
+    parser.add_argument("--tree-nodes", type=int, default=None, help=f"node budget (with --tree; default {TreeConfig.nodes})")
     parser.add_argument("--dynamic-threshold", type=float, default=0.0,
                         help="stop a draft once its best path's cumulative q falls below this (0: never)")
 
 
-def decode_config(args) -> DecodeConfig:
+def decode_config(args, paper_tree: tuple[int, int, int] | None = None) -> DecodeConfig:
+    """paper_tree: (top_k, depth, nodes) the drafter's paper drafts, used when --tree comes without a shape."""
     sampling = SamplingConfig(temperature=args.temperature, top_p=args.top_p, seed=args.seed)
-    tree = TreeConfig(args.tree_top_k, args.tree_depth, args.tree_nodes) if args.tree else None
+    tree = tree_config(args, paper_tree) if args.tree else None
     given = {"max_new_tokens": args.max_new_tokens, "gamma": args.gamma}
     return DecodeConfig(sampling=sampling, tree=tree, dynamic_threshold=args.dynamic_threshold,
                         **{name: value for name, value in given.items() if value is not None})
+
+
+def tree_config(args, paper_tree: tuple[int, int, int] | None) -> TreeConfig:
+    shape = (args.tree_top_k, args.tree_depth, args.tree_nodes)
+    if shape == (None, None, None) and paper_tree is not None:
+        return TreeConfig(*paper_tree)
+    defaults = TreeConfig()
+    return TreeConfig(*(given if given is not None else default
+                        for given, default in zip(shape, (defaults.top_k, defaults.depth, defaults.nodes))))

@@ -17,10 +17,11 @@ from msd_demo.presets.lineup import load_lineup
 
 
 def bench_command(args, argv: list[str]) -> int:
-    config = decode_config(args)
-    rows = read_suite(args.suite or DEFAULT_SUITE, get_preset(args.preset, args.models_dir).video_frames)
+    preset = get_preset(args.preset, args.models_dir)
+    names = preset.drafters if args.drafters == "all" else [n.strip() for n in args.drafters.split(",")]
+    config = decode_config(args, _paper_tree(preset, names))
+    rows = read_suite(args.suite or DEFAULT_SUITE, preset.video_frames)
     lineup = load_lineup(args.preset, args.models_dir, args.dtype)
-    names = lineup.preset.drafters if args.drafters == "all" else [n.strip() for n in args.drafters.split(",")]
     for name in names:
         lineup.drafter(name)  # unknown names are refused before any timing starts
     if args.repeats < 1:
@@ -50,3 +51,9 @@ def _machine(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA)"
     return f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch thread(s))"
+
+
+def _paper_tree(preset, names: list[str]) -> tuple[int, int, int] | None:
+    """One tree is benchmarked for all drafters: the papers' where the drafters named share one."""
+    trees = {preset.tree_defaults.get(name) for name in names}
+    return trees.pop() if len(trees) == 1 else None

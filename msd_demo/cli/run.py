@@ -11,8 +11,9 @@ from msd_demo.presets.lineup import load_lineup
 
 
 def run_command(args) -> int:
-    config = decode_config(args)  # settings and input are checked before any model is loaded
-    frames = get_preset(args.preset, args.models_dir).video_frames
+    preset = get_preset(args.preset, args.models_dir)
+    config = decode_config(args, preset.tree_defaults.get(args.drafter))  # checked before any model is loaded
+    frames = preset.video_frames
     media = load_image(args.image) if args.image else load_video(args.video, frames)
     request = Request(args.prompt, media, args.drafter, config)
     lineup = load_lineup(args.preset, args.models_dir, args.dtype)

@@ -49,6 +49,10 @@ class Preset:
     video_frames: int = field(default_factory=lambda: LIMITS.video_frames)  # frames per video: what the target was trained to see
     visual_words_file: str | None = None  # words that name what is seen, one a line (for alpha by word class)
     processor_options: dict = field(default_factory=dict)  # e.g. an image size limit, for the VLMs' processors
+    # Drafters that are the seeds' released heads (drafter -> key-table format, loading/released_heads.py).
+    released_heads: dict[str, str] = field(default_factory=dict)
+    # The tree a drafter drafts when a tree is asked for without its shape: drafter -> (top_k, depth, nodes).
+    tree_defaults: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
     @property
     def drafters(self) -> list[str]:
@@ -76,6 +80,21 @@ def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
     )
 
 
+# The papers' trees, in our terms (tree.TreeConfig: depth counts drafted levels, nodes the drafted nodes). The
+# authors' EAGLE-2 code drafts depth + 1 levels and verifies total_token - 1 nodes beside the root.
+# MSD (EAGLE/eagle/model/ea_model.py, lmms-eval llava_msd.py): depth 5, top-k 10, total_token chosen at start-up
+# among 40..60 by timing the target (60 on large GPUs, EAGLE-2's default): 6 levels, 59 nodes.
+MSD_TREE = (10, 6, 59)
+# ViSpec (vispec/model/spec_model_ours.py, exp.sh): depth 3, top-k 8, total_token 30: 4 levels, 29 nodes.
+VISPEC_TREE = (8, 4, 29)
+MSD_LLAVA_7B, MSD_LLAVA_13B = "lucylyn/MSD-LLaVA1.5-7B", "lucylyn/MSD-LLaVA1.5-13B"
+MSD_QWEN2VL = "lucylyn/MSD-Qwen2VL-7B-Instruct"
+VISPEC_LLAVA_15, VISPEC_LLAVA_16 = "JLKang/ViSpec-llava-1.5-7b-hf", "JLKang/ViSpec-llava-v1.6-vicuna-7b-hf"
+VISPEC_QWEN25VL = "JLKang/ViSpec-Qwen2.5-VL-7B-Instruct"
+# MSD's LLaVA-1.5 images were padded to a square with the CLIP mean ("pad"), as LLaVA-1.5 itself was trained.
+LLAVA_15_PAD = {"do_pad": True}
+LLAVA_HARDWARE = "one GPU with 24 GB or more (A10G, L4, L40S, A100, H100), or ZeroGPU"
+
 # Hub presets: the same code path, weights from the hub on first use (sizes: parameters; bf16 = 2 bytes each).
 HUB_PRESETS = [
     Preset(
@@ -90,22 +109,63 @@ HUB_PRESETS = [
     Preset(
         name="qwen2.5-vl",
         target="Qwen/Qwen2.5-VL-7B-Instruct",
-        draft_models={"model": "Qwen/Qwen2.5-VL-3B-Instruct", "text-only": "Qwen/Qwen2.5-0.5B-Instruct"},
+        draft_models={"model": "Qwen/Qwen2.5-VL-3B-Instruct", "text-only": "Qwen/Qwen2.5-0.5B-Instruct",
+                      "vispec": VISPEC_QWEN25VL},
         description="Qwen2.5-VL 7B target (M-RoPE); Qwen2.5-VL 3B draft (vocabulary padded differently: drafts "
-                    "over the shared ids) and a text-only Qwen2.5 0.5B draft",
+                    "over the shared ids), a text-only Qwen2.5 0.5B draft and ViSpec's released head",
         hardware="one GPU with 40 GB or more (A100, L40S, H100), two 24 GB GPUs (device_map), or ZeroGPU",
-        size="target 8.3B, drafts 3.8B and 0.5B: about 25 GB in bf16",
+        size="target 8.3B, drafts 3.8B and 0.5B, head 1.2B: about 28 GB in bf16",
         # At most 512 visual tokens an image (a frame): Qwen's default allows 16,000 for a 12 MP photo.
         processor_options={"size": {"longest_edge": 512 * 28 * 28, "shortest_edge": 4 * 28 * 28}},
+        released_heads={"vispec": "vispec"},
+        tree_defaults={"vispec": VISPEC_TREE},
     ),
     Preset(
         name="llava-1.5",
         target="llava-hf/llava-1.5-7b-hf",
-        draft_models={"text-only": "double7/vicuna-68m"},
-        description="LLaVA-1.5 7B (Vicuna + CLIP) with a 68M Vicuna text-only draft, as in Gagrani et al. (2024)",
-        hardware="one GPU with 24 GB or more (A10G, L4, L40S, A100, H100), or ZeroGPU",
-        size="target 7.1B, draft 0.07B: about 14 GB in bf16",
+        draft_models={"text-only": "double7/vicuna-68m", "msd": MSD_LLAVA_7B, "vispec": VISPEC_LLAVA_15},
+        description="LLaVA-1.5 7B (Vicuna + CLIP) with a 68M Vicuna text-only draft, as in Gagrani et al. (2024), and "
+                    "the MSD and ViSpec authors' released heads",
+        hardware=LLAVA_HARDWARE,
+        size="target 7.1B, draft 0.07B, heads 0.4B each: about 16 GB in bf16",
         video_frames=4,  # 576 image tokens a frame in a 4,096-token context
+        processor_options=LLAVA_15_PAD,
+        released_heads={"msd": "msd-llava", "vispec": "vispec"},
+        tree_defaults={"msd": MSD_TREE, "vispec": VISPEC_TREE},
+    ),
+    Preset(
+        name="qwen2-vl",
+        target="Qwen/Qwen2-VL-7B-Instruct",
+        draft_models={"model": "Qwen/Qwen2-VL-2B-Instruct", "msd": MSD_QWEN2VL},
+        description="Qwen2-VL 7B target (M-RoPE); Qwen2-VL 2B draft and MSD's released head",
+        hardware="one GPU with 40 GB or more (A100, L40S, H100), two 24 GB GPUs (device_map), or ZeroGPU",
+        size="target 8.3B, draft 2.2B, head 1.2B: about 23 GB in bf16",
+        processor_options={"size": {"longest_edge": 512 * 28 * 28, "shortest_edge": 4 * 28 * 28}},
+        released_heads={"msd": "msd-qwen2vl"},
+        tree_defaults={"msd": MSD_TREE},
+    ),
+    Preset(
+        name="llava-1.5-13b",
+        target="llava-hf/llava-1.5-13b-hf",
+        draft_models={"msd": MSD_LLAVA_13B},
+        description="LLaVA-1.5 13B (Vicuna + CLIP) with MSD's released head",
+        hardware="one GPU with 40 GB or more (A100, L40S, H100), two 24 GB GPUs (device_map), or ZeroGPU",
+        size="target 13.4B, head 0.6B: about 28 GB in bf16",
+        video_frames=4,
+        processor_options=LLAVA_15_PAD,
+        released_heads={"msd": "msd-llava"},
+        tree_defaults={"msd": MSD_TREE},
+    ),
+    Preset(
+        name="llava-1.6",
+        target="llava-hf/llava-v1.6-vicuna-7b-hf",
+        draft_models={"vispec": VISPEC_LLAVA_16},
+        description="LLaVA-NeXT (LLaVA-1.6) Vicuna 7B, any-resolution tiles, with ViSpec's released head",
+        hardware=LLAVA_HARDWARE,
+        size="target 7.1B, head 0.4B: about 16 GB in bf16",
+        video_frames=1,  # up to 2,928 image tokens an image in a 4,096-token context
+        released_heads={"vispec": "vispec"},
+        tree_defaults={"vispec": VISPEC_TREE},
     ),
 ]
 def _megabytes(folder: Path) -> float:

@@ -6,8 +6,10 @@ from pathlib import Path
 import torch
 
 from msd_demo.engine.drafters import Drafter, ModelDrafter, PromptLookupDrafter, head_drafter, load_head
+from msd_demo.engine.drafters.released_head import ReleasedHeadDrafter
 from msd_demo.errors import UserInputError
 from msd_demo.loading.models import LoadedModel, load_model, single_device_map
+from msd_demo.loading.released_heads import load_released_head
 from msd_demo.presets.catalog import HEAD_DRAFTERS, MODEL_DRAFTERS, Preset, get_preset
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -30,13 +32,19 @@ class Lineup:
             raise UserInputError(f"unknown drafter {name!r} for preset {self.preset.name}; choose one of: {allowed}.")
         if name == "prompt-lookup":
             return PromptLookupDrafter()
+        if name in self.preset.released_heads:
+            return ReleasedHeadDrafter(name, self.head(name), self.target)
         if name in HEAD_DRAFTERS:
             return head_drafter(name, self.head(name), self.target)
         return ModelDrafter(name, self.draft_model(name))
 
     def head(self, name: str):
         if name not in self._heads:
-            self._heads[name] = load_head(self.preset.draft_models[name], self.target.device, self.target.model.dtype)
+            source, device, dtype = self.preset.draft_models[name], self.target.device, self.target.model.dtype
+            if name in self.preset.released_heads:
+                self._heads[name] = load_released_head(source, self.preset.released_heads[name], device, dtype)
+            else:
+                self._heads[name] = load_head(source, device, dtype)
         return self._heads[name]
 
     def draft_model(self, name: str) -> LoadedModel:

@@ -41,15 +41,19 @@ class HeadDrafter:
         self.cache = KVCache()
         # The whole prompt once: visual positions from the target's visual embeddings (first-layer inputs).
         ids = prompt.input_ids[0]
-        previous = torch.cat([torch.zeros_like(features.hidden[:1]), features.hidden[:-1]])
-        visual_mask = prompt.visual_mask.to(self.device)
-        self.image = self.head.image_feature(features.embeds, visual_mask)  # ViSpec's global feature, else None
-        inputs = self.head.inputs(self.embed(ids), previous, features.embeds, visual_mask, self.image)
-        inputs, positions = self.head.compress(inputs, features.embeds, visual_mask)
+        inputs, positions, self.image = self._prompt_inputs(ids, features, prompt.visual_mask.to(self.device))
         self.head(inputs[None], positions, self.cache)
         self.fed = len(ids)  # sequence positions computed from the target's true features
         self.dropped = len(ids) - len(positions)  # visual positions the head's cache holds no entry for
         self.unfed = features.hidden[-1:]  # target features known but not yet fed: here the prompt's last one
+
+    def _prompt_inputs(self, ids: torch.Tensor, features, visual_mask: torch.Tensor):
+        """The prompt's head inputs [S, d], their positions [S] and ViSpec's global image feature (else None)."""
+        previous = torch.cat([torch.zeros_like(features.hidden[:1]), features.hidden[:-1]])
+        image = self.head.image_feature(features.embeds, visual_mask)
+        inputs = self.head.inputs(self.embed(ids), previous, features.embeds, visual_mask, image)
+        inputs, positions = self.head.compress(inputs, features.embeds, visual_mask)
+        return inputs, positions, image
 
     def propose(self, generated: list[int], shape: DraftShape, target_hidden: torch.Tensor | None = None) -> Draft:
         self.passes = 1  # the catch-up
