@@ -31,9 +31,14 @@ if not torch.cuda.is_available():
 
 # A GPU Space picks its hub preset here; an unknown name stops the app at startup with the allowed names.
 DEFAULT_PRESET = get_preset(os.environ.get("MSD_PRESET") or next(iter(PRESETS))).name
-_DEFAULT_DRAFTERS = PRESETS[DEFAULT_PRESET].drafters
-# The seed paper's method where the preset has it, else a draft model (llava-1.5 has no `model` either).
-DEFAULT_DRAFTER = next((name for name in ("msd", "model") if name in _DEFAULT_DRAFTERS), _DEFAULT_DRAFTERS[0])
+
+
+def preferred_drafter(drafters: list[str]) -> str:
+    """The seed paper's method where the preset has it, else a draft model (llava-1.5 has no `model` either)."""
+    return next((name for name in ("msd", "model") if name in drafters), drafters[0])
+
+
+DEFAULT_DRAFTER = preferred_drafter(PRESETS[DEFAULT_PRESET].drafters)
 DEFAULTS = DecodeConfig()
 
 
@@ -68,6 +73,15 @@ def preload(preset: str = DEFAULT_PRESET) -> None:
     for name in get_preset(preset, models_dir()).drafters:
         for _ in load_with_progress(preset, name):
             pass
+
+
+def default_drafter(preset: str) -> str:
+    return preferred_drafter(get_preset(preset, models_dir()).drafters)
+
+
+def eos_token_ids(preset: str) -> frozenset[int]:
+    """The target's end-of-sequence ids, which the panels show as a chip."""
+    return lineup_for(preset).target.eos_token_ids
 
 
 def reduced_precision(preset: str) -> str | None:
@@ -138,8 +152,8 @@ def api_result(snapshot: RaceSnapshot, preset: str, request: Request) -> dict:
         return {"finished": False, **{name: {"text": target.decode(stats.token_ids), "tokens": len(stats.token_ids)}
                                       for name, stats in (("target", comparison.target), ("speculative", comparison.speculative))}}
     result = comparison_json(comparison, target, request.drafter, request.config.sampling.greedy)
-    settings = {"gamma": request.config.gamma, "temperature": request.config.sampling.temperature,
-                "max_new_tokens": request.config.max_new_tokens}
+    settings = {"preset": preset, "gamma": request.config.gamma, "temperature": request.config.sampling.temperature,
+                "max_new_tokens": request.config.max_new_tokens, "seed": request.config.sampling.seed}
     return {"finished": True, **result, **settings, "timing": TIMING_NOTE}
 
 
