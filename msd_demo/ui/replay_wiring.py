@@ -35,7 +35,7 @@ def toggle_play(replay: Replay | None, speed: str):
 
 def tick(replay: Replay | None):
     if replay is None or not replay.playing:
-        return (gr.skip(),) * 13 + (gr.Timer(active=False), PLAY)
+        return (gr.skip(),) * 12 + (gr.Timer(active=False), PLAY)
     now = time.monotonic()
     moved = replay.advanced(now)
     if moved.position == replay.position and moved.playing:
@@ -91,4 +91,4 @@ def _shown(replay: Replay, now: float) -> tuple:
 
 
 def _no_run() -> tuple:
-    return (gr.skip(),) * 11 + (NO_RUN,) + (gr.skip(),) * 3
+    return (gr.skip(),) * 11 + (NO_RUN,) + (gr.skip(),) * 2
