@@ -120,7 +120,6 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
         expected_plot = gr.Plot(label="expected speedup", elem_id="expected-plot")
     with gr.Accordion("Step inspector", open=False):
         inspected_steps = gr.State(())
-        replay = gr.State(None)
         timer = gr.Timer(replay_wiring.TICK_SECONDS, active=False)
         step_number = gr.Slider(1, 2, value=1, step=1, label="speculative step")
         inspector = gr.HTML(inspector_html((), 1))
@@ -129,28 +128,29 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
     api_endpoint()
 
     inputs = [image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed]
-    views = [target_panel, speculative_panel, stats, acceptance_plot, latency_plot, race_plot, expected_plot]
-    outputs = views + [inspected_steps, step_number, inspector, replay, replay_position, replay_status]
-    replay_outputs = views + [step_number, inspector, replay, replay_position, replay_status, timer, play]
+    shown = [target_panel, speculative_panel, stats, acceptance_plot, latency_plot, race_plot, expected_plot]
+    outputs = shown + [inspected_steps, step_number, inspector, replay_position, replay_status]
+    replay_outputs = shown + [step_number, inspector, replay_position, replay_status, timer, play]
     # The replay's events skip the queue: they run no model, and must neither wait behind runs nor fill the queue.
     quick = dict(api_visibility="private", queue=False, show_progress="hidden")
     # A new run ends the replay of the last one, so that no tick draws over the live panels.
-    run.click(replay_wiring.forget, None, [replay, timer, play], **quick)
-    prompt.submit(replay_wiring.forget, None, [replay, timer, play], **quick)
+    run.click(replay_wiring.forget, None, [timer, play], **quick)
+    prompt.submit(replay_wiring.forget, None, [timer, play], **quick)
     run_event = run.click(wiring.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
     submit_event = prompt.submit(wiring.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
     # Stop ends the session's run within one engine step (wiring.stop_run), and gradio's cancel ends the event;
     # it pauses a replay too.
     stop.click(wiring.stop_run, None, None, cancels=[run_event, submit_event], api_visibility="private",
                concurrency_limit=None, queue=False)
-    stop.click(replay_wiring.pause, replay, [replay, timer, play], **quick)
-    play.click(replay_wiring.toggle_play, [replay, speed], replay_outputs, **quick)
-    timer.tick(replay_wiring.tick, replay, replay_outputs, **quick)
-    back.click(lambda state: replay_wiring.step(state, -1), replay, replay_outputs, **quick)
-    forward.click(lambda state: replay_wiring.step(state, 1), replay, replay_outputs, **quick)
-    replay_position.release(replay_wiring.seek, [replay, replay_position], replay_outputs, **quick)
-    speed.change(replay_wiring.set_speed, [replay, speed], replay, **quick)
-    step_number.input(wiring.show_step, [inspected_steps, step_number, replay], inspector, api_visibility="private")
+    stop.click(replay_wiring.pause, None, [timer, play], **quick)
+    play.click(replay_wiring.toggle_play, speed, replay_outputs, **quick)
+    timer.tick(replay_wiring.tick, None, replay_outputs, **quick)
+    back.click(replay_wiring.step_back, None, replay_outputs, **quick)
+    forward.click(replay_wiring.step_forward, None, replay_outputs, **quick)
+    replay_position.release(replay_wiring.seek, replay_position, replay_outputs, **quick)
+    speed.change(replay_wiring.set_speed, speed, None, **quick)
+    step_number.input(wiring.show_step, [inspected_steps, step_number], inspector, api_visibility="private")
+    demo.unload(replay_wiring.end_session)
     preset.change(wiring.drafter_choices, preset, drafter, api_visibility="private")
     preset.change(wiring.preset_description, preset, preset_description, api_visibility="private")
     drafter.change(wiring.drafter_description, drafter, description, api_visibility="private")

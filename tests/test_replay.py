@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from msd_demo.engine.events import Candidate, DraftToken, Step, Token
-from msd_demo.ui import handler, replay_wiring
+from msd_demo.ui import handler, replay_store, replay_wiring
 from msd_demo.ui.examples import ASSETS_DIR
 from msd_demo.ui.inspector import inspector_html
 from msd_demo.ui.race import compute_clock
@@ -111,38 +111,45 @@ def test_the_inspector_follows_the_latest_speculative_step(recording):
 
 
 def test_the_replay_views_follow_the_position(recording):
-    """The event functions the app wires: views at a step, and a playing replay that moved on."""
-    replay = Replay.at_end(recording)
+    """The event functions the app wires (session None here): views at a step, a tick, a late tick, pause."""
+    replay_store.keep(None, Replay.at_end(recording))
     position = next(i for i, frame in enumerate(recording.frames, 1)
                     if frame.run == "speculative" and recording.snapshot(i).comparison().speculative.steps)
-    outputs = replay_wiring.seek(replay, position)
+    outputs = replay_wiring.seek(position)
+    assert len(outputs) == replay_wiring.OUTPUTS and outputs[-1] == replay_wiring.PLAY
     target_panel, speculative_panel, stats = outputs[:3]
     snapshot = recording.snapshot(position)
     assert f'data-tokens="{tokens(snapshot.speculative)}"' in speculative_panel
     assert f'data-steps="{len(snapshot.target)}"' in target_panel
     assert f"replay: step {position} of {len(recording.frames)}" in stats
-    number = replay.seek(position).inspected_step()
+    number = Replay.at_end(recording).seek(position).inspected_step()
     assert f"Step {number} of {len(recording.decode_steps)}" in outputs[8]
-    assert outputs[10]["value"] == position and outputs[11].startswith("Replay paused")
-    assert len(outputs) == 14 and outputs[-1] == replay_wiring.PLAY
-    started = replay_wiring.toggle_play(replay, "1/10")
-    assert started[10]["value"] == 0 and started[-1] == replay_wiring.PAUSE and started[9].playing
-    # A tick half the replay's length later shows about half the run, figures included (they were due).
-    later = replace_since(started[9], -recording.duration / SPEEDS["1/10"] / 2)
-    ticked = replay_wiring.tick(later)
-    assert 0 < ticked[10]["value"] < len(recording.frames)
-    assert ticked[3] is not None and "data-tokens" in ticked[1]
-
-
-def replace_since(replay: Replay, seconds: float) -> Replay:
-    """The replay as if play had been pressed `seconds` from now (negative: earlier), figures long drawn."""
-    return replace(replay, playing_since=time.monotonic() + seconds, figures_drawn_at=-FIGURE_SECONDS)
+    assert outputs[9]["value"] == position and outputs[10].startswith("Replay paused")
+    assert replay_wiring.step_forward()[9]["value"] == position + 1
+    assert replay_wiring.step_back()[9]["value"] == position
+    replay_wiring.seek(len(recording.frames))
+    started = replay_wiring.toggle_play("1/10")
+    assert started[9]["value"] == 0 and started[-1] == replay_wiring.PAUSE  # from the end, play starts over
+    # A tick half the replay's length later shows about half the run.
+    with replay_store.held(None) as slot:
+        slot.replay = replace(slot.replay, playing_since=time.monotonic() - recording.duration / SPEEDS["1/10"] / 2,
+                              figures_drawn_at=-FIGURE_SECONDS)
+    ticked = replay_wiring.tick()
+    assert 0 < ticked[9]["value"] < len(recording.frames) and ticked[3] is not None
+    # Pause, then a tick that was sent before the pause arrives: it changes nothing and stops the timer.
+    timer, label = replay_wiring.pause()
+    assert label == replay_wiring.PLAY and timer.active is False
+    late = replay_wiring.tick()
+    assert late[-1] == replay_wiring.PLAY and late[-2].active is False
+    with replay_store.held(None) as slot:
+        assert not slot.replay.playing and slot.replay.position >= ticked[9]["value"]  # it moved on till the pause
 
 
 def test_without_a_finished_run_the_replay_says_so():
-    outputs = replay_wiring.toggle_play(None, "1/10")
-    assert len(outputs) == 14 and outputs[11] == replay_wiring.NO_RUN
-    assert replay_wiring.step(None, 1)[11] == replay_wiring.NO_RUN and len(replay_wiring.tick(None)) == 14
+    replay_wiring.forget()
+    outputs = replay_wiring.toggle_play("1/10")
+    assert len(outputs) == replay_wiring.OUTPUTS and outputs[10] == replay_wiring.NO_RUN
+    assert replay_wiring.step_forward()[10] == replay_wiring.NO_RUN and len(replay_wiring.tick()) == replay_wiring.OUTPUTS
 
 
 EOS = 2

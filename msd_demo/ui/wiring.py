@@ -14,13 +14,12 @@ import gradio as gr
 
 from msd_demo.errors import UserInputError, without_secrets
 from msd_demo.presets.catalog import DRAFTER_DESCRIPTIONS, get_preset
-from msd_demo.ui import handler, plots, stop
+from msd_demo.ui import handler, replay_store, stop, views
 from msd_demo.ui.handler import Settings
 from msd_demo.ui.inspector import first_step_to_inspect, inspector_html
 from msd_demo.ui.race import RaceSnapshot
-from msd_demo.ui.render import speculative_panel_html, target_panel_html
 from msd_demo.ui.replay import Recording, Replay
-from msd_demo.ui.summary import error_html, stats_html, status_html
+from msd_demo.ui.summary import error_html, status_html
 
 PANEL_INTERVAL = 0.1  # seconds between panel updates while streaming
 PLOT_INTERVAL = 0.3  # plots are heavier: redrawn less often, and once more at the end
@@ -39,10 +38,11 @@ def throttled(snapshots: Iterator[RaceSnapshot], interval: float) -> Iterator[Ra
 
 def run_in_ui(image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed,
               gradio_request: gr.Request = None):
-    """Outputs: target panel, speculative panel, stats, 4 figures, inspector steps, step slider, inspector,
-    then the replay (its state, position slider and description), set when the run finishes."""
+    """Outputs: target panel, speculative panel, stats, 4 figures, inspected (steps, EOS ids), step slider,
+    inspector, replay position slider, replay description. A finished run is kept for the replay."""
     settings = Settings(preset, drafter, gamma, temperature, max_new_tokens, seed)
-    with stop.stop_signal(getattr(gradio_request, "session_hash", None)) as stop_requested:
+    session = getattr(gradio_request, "session_hash", None)
+    with stop.stop_signal(session) as stop_requested:
         try:
             request = handler.prepare(video or image, prompt, settings)
             for message in handler.load_with_progress(settings.preset, settings.drafter):
@@ -53,7 +53,7 @@ def run_in_ui(image, video, prompt, preset, drafter, gamma, temperature, max_new
             for snapshot in throttled(handler.stream(settings.preset, request, stop_requested), PANEL_INTERVAL):
                 plots_due = snapshot.finished or last_plot is None or time.perf_counter() - last_plot >= PLOT_INTERVAL
                 last_plot = time.perf_counter() if plots_due else last_plot
-                yield _outputs(snapshot, empty, plots_due)
+                yield _outputs(snapshot, empty, plots_due, session)
         except UserInputError as error:
             gr.Warning(str(error))
             yield _error_outputs(str(error))
@@ -87,9 +87,10 @@ def compare_api(media: str, prompt: str, drafter: str, gamma: int, temperature: 
         raise gr.Error(_internal_error(error)) from None
 
 
-def show_step(steps, number, replay: Replay | None = None) -> str:
-    eos_ids = replay.recording.eos_ids if replay is not None else frozenset()
-    return inspector_html(steps or (), number or 1, eos_ids)
+def show_step(inspected, number) -> str:
+    """inspected: (the speculative run's decode steps, the target's EOS ids)."""
+    steps, eos_ids = inspected or ((), frozenset())
+    return inspector_html(steps, number or 1, eos_ids)
 
 
 def drafter_choices(preset: str):
@@ -113,34 +114,23 @@ def keep_one_media(new_value):
     return None if new_value is not None else gr.skip()
 
 
-def panels(snapshot: RaceSnapshot, recording: Recording, note: str | None = None) -> tuple[str, str, str]:
-    """Target panel, speculative panel, stats: for a live snapshot or a replayed one."""
-    stats = stats_html(snapshot.comparison(), recording.greedy, snapshot.finished, recording.precision, note)
-    return (target_panel_html(snapshot.target, recording.eos_ids),
-            speculative_panel_html(snapshot.speculative, recording.eos_ids), stats)
-
-
-def figures(snapshot: RaceSnapshot, gamma: int) -> tuple:
-    comparison = snapshot.comparison()
-    return (plots.acceptance_figure(comparison, gamma), plots.latency_figure(comparison),
-            plots.race_figure(comparison), plots.expected_speedup_figure(comparison, gamma))
-
-
-def _outputs(snapshot: RaceSnapshot, empty: Recording, plots_due: bool) -> tuple:
+def _outputs(snapshot: RaceSnapshot, empty: Recording, plots_due: bool, session: str | None) -> tuple:
     """empty: the run's settings (gamma, greedy, precision, EOS ids) with no steps yet."""
-    shown = panels(snapshot, empty)
+    shown = views.panels(snapshot, empty)
     if not plots_due:
-        return shown + (gr.skip(),) * 10
+        return shown + (gr.skip(),) * 9
     steps = snapshot.comparison().speculative.steps
-    slider = gr.update(maximum=max(len(steps), 2))
+    inspected = (steps, empty.eos_ids)
+    figures = views.figures(snapshot, empty.gamma)
     if not snapshot.finished:  # the step slider grows; the inspector is left to the person meanwhile
-        return shown + figures(snapshot, empty.gamma) + (steps, slider, gr.skip()) + (gr.skip(),) * 3
+        return shown + figures + (inspected, gr.update(maximum=max(len(steps), 2)), gr.skip(), gr.skip(), gr.skip())
     chosen = first_step_to_inspect(steps)
-    inspector = inspector_html(steps, chosen, empty.eos_ids)
+    step_slider = gr.update(maximum=max(len(steps), 2), value=chosen)
     replay = Replay.at_end(replace(empty, target=snapshot.target, speculative=snapshot.speculative))
+    replay_store.keep(session, replay)
     replay_slider = gr.update(maximum=max(replay.position, 1), value=replay.position)
-    return (shown + figures(snapshot, empty.gamma) + (steps, gr.update(maximum=max(len(steps), 2), value=chosen), inspector)
-            + (replay, replay_slider, replay.describe()))
+    return (shown + figures + (inspected, step_slider, inspector_html(steps, chosen, empty.eos_ids))
+            + (replay_slider, replay.describe()))
 
 
 def _internal_error(error: Exception) -> str:
@@ -150,8 +140,8 @@ def _internal_error(error: Exception) -> str:
 
 
 def _error_outputs(message: str) -> tuple:
-    return (gr.skip(), gr.skip(), error_html(message)) + (gr.skip(),) * 10
+    return (gr.skip(), gr.skip(), error_html(message)) + (gr.skip(),) * 9
 
 
 def _status_outputs(message: str) -> tuple:
-    return (gr.skip(), gr.skip(), status_html(message)) + (gr.skip(),) * 10
+    return (gr.skip(), gr.skip(), status_html(message)) + (gr.skip(),) * 9
