@@ -76,13 +76,14 @@ def replay_controls():
     """Play/pause, one step back or forward, the speed, and the position: a finished run, replayed slowly."""
     with gr.Row(equal_height=True):
         play = gr.Button(replay_wiring.PLAY, elem_id="replay-play", min_width=100)
+        pause = gr.Button(replay_wiring.PAUSE, elem_id="replay-pause", min_width=100)
         back = gr.Button("◀ Step", elem_id="replay-back", min_width=80)
         forward = gr.Button("Step ▶", elem_id="replay-forward", min_width=80)
         speed = gr.Radio(list(SPEEDS), value=next(iter(SPEEDS)), label="replay speed (of the measured speed)",
                          elem_id="replay-speed")
     position = gr.Slider(0, 1, value=0, step=1, label="replay position (steps of both runs)", elem_id="replay-position")
     description = gr.Markdown("*After a run, replay it here, slowly or step by step.*", elem_id="replay-status")
-    return play, back, forward, speed, position, description
+    return play, pause, back, forward, speed, position, description
 
 
 with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as demo:
@@ -109,7 +110,7 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
                     speculative_panel = gr.HTML(speculative_panel_html(()), elem_id="speculative-panel")
             stats = gr.HTML(elem_id="stats")
             with gr.Accordion("Replay the last run", open=True):
-                play, back, forward, speed, replay_position, replay_status = replay_controls()
+                play, pause, back, forward, speed, replay_position, replay_status = replay_controls()
     gr.Examples(example_rows(), inputs=[image, video, prompt], cache_examples=False, examples_per_page=9,
                 label="Examples (the shapes world the tiny models were trained on)")
     with gr.Row():
@@ -120,7 +121,6 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
         expected_plot = gr.Plot(label="expected speedup", elem_id="expected-plot")
     with gr.Accordion("Step inspector", open=False):
         inspected_steps = gr.State(())
-        timer = gr.Timer(replay_wiring.TICK_SECONDS, active=False)
         step_number = gr.Slider(1, 2, value=1, step=1, label="speculative step")
         inspector = gr.HTML(inspector_html((), 1))
     with gr.Accordion("How it works", open=False):
@@ -130,21 +130,23 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
     inputs = [image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed]
     shown = [target_panel, speculative_panel, stats, acceptance_plot, latency_plot, race_plot, expected_plot]
     outputs = shown + [inspected_steps, step_number, inspector, replay_position, replay_status]
-    replay_outputs = shown + [step_number, inspector, replay_position, replay_status, timer, play]
-    # The replay's events skip the queue: they run no model, and must neither wait behind runs nor fill the queue.
+    replay_outputs = shown + [step_number, inspector, replay_position, replay_status]
+    # The replay's clicks skip the queue: they run no model, and must not wait behind runs.
     quick = dict(api_visibility="private", queue=False, show_progress="hidden")
-    # A new run ends the replay of the last one, so that no tick draws over the live panels.
-    run.click(replay_wiring.forget, None, [timer, play], **quick)
-    prompt.submit(replay_wiring.forget, None, [timer, play], **quick)
+    # A new run ends the replay of the last one, so that no replay draws over the live panels.
+    run.click(replay_wiring.forget, None, None, **quick)
+    prompt.submit(replay_wiring.forget, None, None, **quick)
     run_event = run.click(wiring.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
     submit_event = prompt.submit(wiring.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
     # Stop ends the session's run within one engine step (wiring.stop_run), and gradio's cancel ends the event;
     # it pauses a replay too.
     stop.click(wiring.stop_run, None, None, cancels=[run_event, submit_event], api_visibility="private",
                concurrency_limit=None, queue=False)
-    stop.click(replay_wiring.pause, None, [timer, play], **quick)
-    play.click(replay_wiring.toggle_play, speed, replay_outputs, **quick)
-    timer.tick(replay_wiring.tick, None, replay_outputs, **quick)
+    stop.click(replay_wiring.pause, None, None, **quick)
+    pause.click(replay_wiring.pause, None, None, **quick)
+    # Play streams, so it is queued, but beside the runs' concurrency group: it runs no model.
+    play.click(replay_wiring.play, speed, replay_outputs, api_visibility="private", concurrency_limit=None,
+               show_progress="hidden")
     back.click(replay_wiring.step_back, None, replay_outputs, **quick)
     forward.click(replay_wiring.step_forward, None, replay_outputs, **quick)
     replay_position.release(replay_wiring.seek, replay_position, replay_outputs, **quick)

@@ -116,7 +116,7 @@ def test_the_replay_views_follow_the_position(recording):
     position = next(i for i, frame in enumerate(recording.frames, 1)
                     if frame.run == "speculative" and recording.snapshot(i).comparison().speculative.steps)
     outputs = replay_wiring.seek(position)
-    assert len(outputs) == replay_wiring.OUTPUTS and outputs[-1] == replay_wiring.PLAY
+    assert len(outputs) == replay_wiring.OUTPUTS
     target_panel, speculative_panel, stats = outputs[:3]
     snapshot = recording.snapshot(position)
     assert f'data-tokens="{tokens(snapshot.speculative)}"' in speculative_panel
@@ -128,28 +128,39 @@ def test_the_replay_views_follow_the_position(recording):
     assert replay_wiring.step_forward()[9]["value"] == position + 1
     assert replay_wiring.step_back()[9]["value"] == position
     replay_wiring.seek(len(recording.frames))
-    started = replay_wiring.toggle_play("1/10")
-    assert started[9]["value"] == 0 and started[-1] == replay_wiring.PAUSE  # from the end, play starts over
-    # A tick half the replay's length later shows about half the run.
+    player = replay_wiring.play("1/10")
+    started = next(player)
+    assert started[9]["value"] == 0 and started[10].startswith("Replay playing")  # from the end, play starts over
+    # The player's next update, as if Play had been pressed half the replay's length ago: about half the run.
     with replay_store.held(None) as slot:
         slot.replay = replace(slot.replay, playing_since=time.monotonic() - recording.duration / SPEEDS["1/10"] / 2,
                               figures_drawn_at=-FIGURE_SECONDS)
-    ticked = replay_wiring.tick()
+    ticked = next(player)
     assert 0 < ticked[9]["value"] < len(recording.frames) and ticked[3] is not None
-    # Pause, then a tick that was sent before the pause arrives: it changes nothing and stops the timer.
-    timer, label = replay_wiring.pause()
-    assert label == replay_wiring.PLAY and timer.active is False
-    late = replay_wiring.tick()
-    assert late[-1] == replay_wiring.PLAY and late[-2].active is False
+    # Pause (also the Stop button's): the player ends at its next turn, and the replay stays where it was paused.
+    replay_wiring.pause()
+    assert next(player)[10].startswith("Replay paused") and next(player, "ended") == "ended"
     with replay_store.held(None) as slot:
         assert not slot.replay.playing and slot.replay.position >= ticked[9]["value"]  # it moved on till the pause
 
 
+def test_one_replay_per_session_plays_at_a_time(recording):
+    replay_store.keep(None, Replay.at_end(recording))
+    first = replay_wiring.play("1/100")
+    next(first)
+    second = replay_wiring.play("1/100")
+    assert next(second)[10].startswith("Replay playing")
+    assert next(first, "ended") == "ended"  # the older player stops; the newer one goes on
+    assert next(second)[10].startswith("Replay playing")
+    moved = replay_wiring.step_forward()  # a step pauses, and ends the player, which shows the same view last
+    assert next(second)[:3] == moved[:3] and next(second, "ended") == "ended"
+
+
 def test_without_a_finished_run_the_replay_says_so():
     replay_wiring.forget()
-    outputs = replay_wiring.toggle_play("1/10")
-    assert len(outputs) == replay_wiring.OUTPUTS and outputs[10] == replay_wiring.NO_RUN
-    assert replay_wiring.step_forward()[10] == replay_wiring.NO_RUN and len(replay_wiring.tick()) == replay_wiring.OUTPUTS
+    outputs = list(replay_wiring.play("1/10"))
+    assert len(outputs) == 1 and len(outputs[0]) == replay_wiring.OUTPUTS and outputs[0][10] == replay_wiring.NO_RUN
+    assert replay_wiring.step_forward()[10] == replay_wiring.NO_RUN
 
 
 EOS = 2

@@ -16,6 +16,7 @@ from msd_demo.ui.replay import Replay
 @dataclass
 class Slot:
     replay: Replay | None = None
+    player: int = 0  # which Play is playing: a newer one ends the older one's loop
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
