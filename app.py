@@ -74,14 +74,16 @@ def api_endpoint():
 
 def replay_controls():
     """Play/pause, one step back or forward, the speed, and the position: a finished run, replayed slowly."""
-    with gr.Row(equal_height=True):
-        play = gr.Button(replay_wiring.PLAY, elem_id="replay-play", min_width=100)
-        pause = gr.Button(replay_wiring.PAUSE, elem_id="replay-pause", min_width=100)
-        back = gr.Button("◀ Step", elem_id="replay-back", min_width=80)
-        forward = gr.Button("Step ▶", elem_id="replay-forward", min_width=80)
-        speed = gr.Radio(list(SPEEDS), value=next(iter(SPEEDS)), label="replay speed (of the measured speed)",
-                         elem_id="replay-speed")
-    position = gr.Slider(0, 1, value=0, step=1, label="replay position (steps of both runs)", elem_id="replay-position")
+    with gr.Row():
+        play = gr.Button(replay_wiring.PLAY, size="sm", elem_id="replay-play", min_width=90)
+        pause = gr.Button(replay_wiring.PAUSE, size="sm", elem_id="replay-pause", min_width=90)
+        back = gr.Button("◀ Step", size="sm", elem_id="replay-back", min_width=90)
+        forward = gr.Button("Step ▶", size="sm", elem_id="replay-forward", min_width=90)
+    with gr.Row():
+        speed = gr.Radio(list(SPEEDS), value=next(iter(SPEEDS)), label="speed (of the measured speed)",
+                         elem_id="replay-speed", scale=1, min_width=160)
+        position = gr.Slider(0, 1, value=0, step=1, label="replay position (steps of both runs)",
+                             elem_id="replay-position", scale=3)
     description = gr.Markdown("*After a run, replay it here, slowly or step by step.*", elem_id="replay-status")
     return play, pause, back, forward, speed, position, description
 

@@ -18,7 +18,7 @@ from msd_demo.ui import replay_store, views
 from msd_demo.ui.inspector import inspector_html
 from msd_demo.ui.replay import SPEEDS, Replay
 
-PLAY, PAUSE = "▶ Replay", "⏸ Pause"  # the buttons' labels
+PLAY, PAUSE = "▶ Replay", "Pause"  # the buttons' labels (no ⏸: many fonts lack it)
 TICK_SECONDS = 0.2  # how often a playing replay checks whether a step was crossed
 NOT_YET = '<div class="msd-inspector msd-note">The replay has not reached the first speculative step yet.</div>'
 NO_RUN = "Run a comparison first: the replay shows the last finished run."
