@@ -60,7 +60,7 @@ def api_endpoint():
     with gr.Column(visible=False):
         media = gr.File(label="media", type="filepath")
         prompt = gr.Textbox(label="prompt")
-        drafter = gr.Textbox(DEFAULTS.drafter, label="drafter")
+        drafter = gr.Textbox("", label="drafter")  # empty: the preset's default drafter
         gamma = gr.Number(DEFAULTS.gamma, precision=0, label="gamma")
         temperature = gr.Number(DEFAULTS.temperature, label="temperature")
         max_new_tokens = gr.Number(DEFAULTS.max_new_tokens, precision=0, label="max_new_tokens")
