@@ -47,12 +47,13 @@ def play(speed: str, gradio_request: gr.Request = None) -> Iterator[tuple]:
                 return  # a new run or another Play took over
             # Paused or moved meanwhile: the last view comes from here too, so no update of ours lands after it.
             outputs = _tick(slot) if slot.replay.playing else _show(slot, slot.replay, time.monotonic())
+            still_playing = slot.replay.playing
         yield outputs
-        if "Replay paused" in outputs[-1]:
+        if not still_playing:
             return
 
 
-def _tick(slot: replay_store.Slot) -> tuple | None:
+def _tick(slot: replay_store.Slot) -> tuple:
     """The views where the wall clock says the replay is; only the description when no step was crossed."""
     now = time.monotonic()
     moved = slot.replay.advanced(now)
