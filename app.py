@@ -10,12 +10,13 @@ import gradio as gr
 from msd_demo.limits import LIMITS
 from msd_demo.startup import read_environment
 from msd_demo.presets.catalog import PRESETS
-from msd_demo.ui import wiring, handler
+from msd_demo.ui import handler, replay_wiring, wiring
 from msd_demo.ui.examples import ASSETS_DIR, example_rows
 from msd_demo.ui.explain import how_it_works_markdown
 from msd_demo.ui.handler import Settings
 from msd_demo.ui.inspector import inspector_html
 from msd_demo.ui.render import CSS, legend_html, speculative_panel_html, target_panel_html
+from msd_demo.ui.replay import SPEEDS
 from msd_demo.ui.uploads import upload_cleanup
 
 handler.configure(read_environment())  # the app's start-up: limits, models folder, preset, threads
@@ -61,14 +62,32 @@ def api_endpoint():
     with gr.Column(visible=False):
         media = gr.File(label="media", type="filepath")
         prompt = gr.Textbox(label="prompt")
-        drafter = gr.Textbox(DEFAULTS.drafter, label="drafter")
+        drafter = gr.Textbox("", label="drafter")  # empty: the preset's default drafter
         gamma = gr.Number(DEFAULTS.gamma, precision=0, label="gamma")
         temperature = gr.Number(DEFAULTS.temperature, label="temperature")
         max_new_tokens = gr.Number(DEFAULTS.max_new_tokens, precision=0, label="max_new_tokens")
+        preset = gr.Textbox(DEFAULTS.preset, label="preset")
+        seed = gr.Number(DEFAULTS.seed, precision=0, label="seed")
         result = gr.JSON(label="result")
         trigger = gr.Button()
-    trigger.click(wiring.compare_api, [media, prompt, drafter, gamma, temperature, max_new_tokens], result,
-                  api_name="compare", concurrency_id=ENGINE)
+    trigger.click(wiring.compare_api, [media, prompt, drafter, gamma, temperature, max_new_tokens, preset, seed],
+                  result, api_name="compare", concurrency_id=ENGINE)
+
+
+def replay_controls():
+    """Play/pause, one step back or forward, the speed, and the position: a finished run, replayed slowly."""
+    with gr.Row():
+        play = gr.Button(replay_wiring.PLAY, size="sm", elem_id="replay-play", min_width=90)
+        pause = gr.Button(replay_wiring.PAUSE, size="sm", elem_id="replay-pause", min_width=90)
+        back = gr.Button("◀ Step", size="sm", elem_id="replay-back", min_width=90)
+        forward = gr.Button("Step ▶", size="sm", elem_id="replay-forward", min_width=90)
+    with gr.Row():
+        speed = gr.Radio(list(SPEEDS), value=next(iter(SPEEDS)), label="speed (of the measured speed)",
+                         elem_id="replay-speed", scale=1, min_width=160)
+        position = gr.Slider(0, 1, value=0, step=1, label="replay position (steps of both runs)",
+                             elem_id="replay-position", scale=3)
+    description = gr.Markdown("*After a run, replay it here, slowly or step by step.*", elem_id="replay-status")
+    return play, pause, back, forward, speed, position, description
 
 
 with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as demo:
@@ -94,6 +113,8 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
                     gr.Markdown("### Speculative (drafter)")
                     speculative_panel = gr.HTML(speculative_panel_html(()), elem_id="speculative-panel")
             stats = gr.HTML(elem_id="stats")
+            with gr.Accordion("Replay the last run", open=True):
+                play, pause, back, forward, speed, replay_position, replay_status = replay_controls()
     gr.Examples(example_rows(), inputs=[image, video, prompt], cache_examples=False, examples_per_page=9,
                 label="Examples (the shapes world the tiny models were trained on)")
     with gr.Row():
@@ -111,14 +132,31 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
     api_endpoint()
 
     inputs = [image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed]
-    outputs = [target_panel, speculative_panel, stats, acceptance_plot, latency_plot, race_plot, expected_plot,
-               inspected_steps, step_number, inspector]
+    shown = [target_panel, speculative_panel, stats, acceptance_plot, latency_plot, race_plot, expected_plot]
+    outputs = shown + [inspected_steps, step_number, inspector, replay_position, replay_status]
+    replay_outputs = shown + [step_number, inspector, replay_position, replay_status]
+    # The replay's clicks skip the queue: they run no model, and must not wait behind runs.
+    quick = dict(api_visibility="private", queue=False, show_progress="hidden")
+    # A new run ends the replay of the last one, so that no replay draws over the live panels.
+    run.click(replay_wiring.forget, None, None, **quick)
+    prompt.submit(replay_wiring.forget, None, None, **quick)
     run_event = run.click(wiring.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
     submit_event = prompt.submit(wiring.run_in_ui, inputs, outputs, api_visibility="private", concurrency_id=ENGINE)
-    # Stop ends the session's run within one engine step (wiring.stop_run), and gradio's cancel ends the event.
+    # Stop ends the session's run within one engine step (wiring.stop_run), and gradio's cancel ends the event;
+    # it pauses a replay too.
     stop.click(wiring.stop_run, None, None, cancels=[run_event, submit_event], api_visibility="private",
                concurrency_limit=None, queue=False)
+    stop.click(replay_wiring.pause, None, None, **quick)
+    pause.click(replay_wiring.pause, None, None, **quick)
+    # Play streams, so it is queued, but beside the runs' concurrency group: it runs no model.
+    play.click(replay_wiring.play, speed, replay_outputs, api_visibility="private", concurrency_limit=None,
+               show_progress="hidden")
+    back.click(replay_wiring.step_back, None, replay_outputs, **quick)
+    forward.click(replay_wiring.step_forward, None, replay_outputs, **quick)
+    replay_position.release(replay_wiring.seek, replay_position, replay_outputs, **quick)
+    speed.change(replay_wiring.set_speed, speed, None, **quick)
     step_number.input(wiring.show_step, [inspected_steps, step_number], inspector, api_visibility="private")
+    demo.unload(replay_wiring.end_session)
     preset.change(wiring.drafter_choices, preset, drafter, api_visibility="private")
     preset.change(wiring.preset_description, preset, preset_description, api_visibility="private")
     drafter.change(wiring.drafter_description, drafter, description, api_visibility="private")

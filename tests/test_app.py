@@ -42,10 +42,29 @@ def test_defaults_and_a_clear_error_then_the_app_keeps_serving(client):
     final = client.predict(media=handle_file(str(ASSETS_DIR / "shapes_1.png")), prompt=QUESTION,
                            max_new_tokens=8, api_name="/compare")
     assert final["drafter"] == "msd" and final["temperature"] == 0 and "speedup" in final
+    assert final["preset"] == "tiny" and final["seed"] == 0
+
+
+def test_preset_and_seed_are_inputs_checked_like_the_others(client):
+    import gradio as gr
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    from msd_demo.ui import wiring
+
+    image = handle_file(str(ASSETS_DIR / "shapes_1.png"))
+    with pytest.raises(AppError, match="unknown preset 'nope'; choose one of: tiny, llava-interleave"):
+        client.predict(media=image, prompt=QUESTION, preset="nope", api_name="/compare")
+    with pytest.raises(gr.Error, match="seed must be a whole number"):  # the client's number box rounds: called directly
+        next(wiring.compare_api(str(ASSETS_DIR / "shapes_1.png"), QUESTION, "", 3, 0, 8, "tiny", 1.5))
+    sampled = [client.predict(media=image, prompt=QUESTION, preset="tiny", seed=seed, temperature=1.0, drafter="model",
+                              max_new_tokens=12, api_name="/compare") for seed in (5, 5)]
+    assert sampled[0]["seed"] == 5 and sampled[0]["preset"] == "tiny" and sampled[0]["temperature"] == 1.0
+    assert sampled[0]["target"]["token_ids"] == sampled[1]["target"]["token_ids"]  # the seed makes a sample repeatable
 
 
 def test_the_api_is_documented_under_its_name(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert "/compare" in endpoints
     names = [parameter["parameter_name"] for parameter in endpoints["/compare"]["parameters"]]
-    assert names == ["media", "prompt", "drafter", "gamma", "temperature", "max_new_tokens"]
+    assert names == ["media", "prompt", "drafter", "gamma", "temperature", "max_new_tokens", "preset", "seed"]

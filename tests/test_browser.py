@@ -4,6 +4,7 @@ MSD_SCREENSHOT=1 saves docs/screenshot.png (MSD_SCREENSHOT_MODELS_DIR: take it w
 """
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,64 @@ def test_an_example_runs_with_coloured_tokens_and_plots(page):
     if os.environ.get("MSD_SCREENSHOT"):
         SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+REPLAY_POSITION = "input[aria-label='number input for replay position (steps of both runs)']"
+
+
+def panel_numbers(page, attribute: str) -> list[int]:
+    """data-tokens or data-steps of the target and speculative panels."""
+    return [int(page.locator(f"#{run}-panel .msd-panel").get_attribute(attribute)) for run in ("target", "speculative")]
+
+
+def replay_position(page) -> int:
+    return int(float(page.locator(REPLAY_POSITION).input_value()))
+
+
+def test_a_finished_run_replays_at_a_tenth_of_its_speed_and_step_by_step(page):
+    page.get_by_text("Describe this image.").first.click()
+    set_max_new_tokens(page, 120)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_selector("#target-panel .msd-panel[data-tokens='120']", timeout=90_000)
+    page.wait_for_selector("#stats .msd-stats[data-finished=true]:has-text('identical')", timeout=30_000)
+    steps = sum(panel_numbers(page, "data-steps"))
+    page.wait_for_selector(f"#replay-status:has-text('step {steps} of {steps}')", timeout=10_000)
+    final_tokens, all_steps = sum(panel_numbers(page, "data-tokens")), replay_position(page)
+    assert all_steps == steps > 2
+
+    page.get_by_label("1/10", exact=True).check()
+    page.get_by_role("button", name="▶ Replay").click()
+    page.wait_for_selector("#replay-status:has-text('Replay playing')", timeout=10_000)
+    shown, deadline = [], time.monotonic() + 60
+    while time.monotonic() < deadline and "Replay playing" in page.locator("#replay-status").inner_text():
+        shown.append(sum(panel_numbers(page, "data-tokens")))
+        page.wait_for_timeout(100)
+    shown.append(sum(panel_numbers(page, "data-tokens")))
+    print(f"replay at 1/10: {len(shown)} samples, tokens shown {shown}")
+    assert shown == sorted(shown) and shown[0] < final_tokens and shown[-1] == final_tokens
+    assert len(set(shown)) >= 4, "the panels should grow in several visible steps"
+
+    page.get_by_label("1/100", exact=True).check()  # slow enough that Pause lands before the end
+    page.get_by_role("button", name="▶ Replay").click()  # from the end: starts over
+    page.wait_for_selector("#replay-status:has-text('Replay playing')", timeout=10_000)
+    page.get_by_role("button", name="Pause", exact=True).click()
+    page.wait_for_selector("#replay-status:has-text('Replay paused')", timeout=10_000)
+    start = replay_position(page)
+    assert start < all_steps
+    for moved in (1, 2, 3):
+        page.get_by_role("button", name="Step ▶").click()
+        page.wait_for_function(f"Number(document.querySelector(\"{REPLAY_POSITION}\").value) === {start + moved}",
+                               timeout=10_000)
+        page.wait_for_function(  # the panels show exactly the steps the position counts
+            "n => [...document.querySelectorAll('.msd-panel')].reduce((sum, p) => sum + Number(p.dataset.steps), 0) === n",
+            arg=start + moved, timeout=10_000)
+        assert page.locator("#replay-status").inner_text().startswith(f"Replay paused: step {start + moved} of {all_steps}")
+    decode_steps = panel_numbers(page, "data-steps")[1] - 1  # the speculative run's steps after its prefill
+    page.get_by_text("Step inspector").click()
+    expected = f"Step {decode_steps} of" if decode_steps else "has not reached the first speculative step"
+    page.wait_for_selector(f".msd-inspector:has-text('{expected}')", timeout=10_000)
+    page.get_by_role("button", name="◀ Step").click()
+    page.wait_for_function(f"Number(document.querySelector(\"{REPLAY_POSITION}\").value) === {start + 2}", timeout=10_000)
 
 
 def test_bad_input_shows_a_message_and_the_app_keeps_serving(page):

@@ -87,6 +87,11 @@ def preload(preset: str | None = None) -> None:
             pass
 
 
+def eos_token_ids(preset: str) -> frozenset[int]:
+    """The target's end-of-sequence ids, which the panels show as a chip."""
+    return lineup_for(preset).target.eos_token_ids
+
+
 def reduced_precision(preset: str) -> str | None:
     """The target's dtype when below float32 (bf16 on a GPU), where greedy identity may break at near-ties."""
     dtype = lineup_for(preset).target.model.dtype
@@ -164,8 +169,8 @@ def api_result(snapshot: RaceSnapshot, preset: str, request: Request) -> dict:
         return {"finished": False, **{name: {"text": target.decode(stats.token_ids), "tokens": len(stats.token_ids)}
                                       for name, stats in (("target", comparison.target), ("speculative", comparison.speculative))}}
     result = comparison_json(comparison, target, request.drafter, request.config.sampling.greedy)
-    settings = {"gamma": request.config.gamma, "temperature": request.config.sampling.temperature,
-                "max_new_tokens": request.config.max_new_tokens}
+    settings = {"preset": preset, "gamma": request.config.gamma, "temperature": request.config.sampling.temperature,
+                "max_new_tokens": request.config.max_new_tokens, "seed": request.config.sampling.seed}
     return {"finished": True, **result, **settings, "timing": TIMING_NOTE}
 
 

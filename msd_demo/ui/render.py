@@ -1,7 +1,8 @@
 """Steps -> token HTML for the two panels, and the legend. Pure: no model, no gradio.
 
 Colours come from each token's kind in the Step events, never from its text. Token text is HTML-escaped and
-shown in a pre-wrap block, so spaces and newlines appear exactly as decoded.
+shown in a pre-wrap block, so spaces and newlines appear exactly as decoded. An end-of-sequence token is
+shown as a small "EOS" chip (eos_ids: the target's EOS ids), not as its text ("</s>").
 """
 
 from html import escape
@@ -17,15 +18,28 @@ LEGEND = (
 )
 
 
-def target_panel_html(steps: tuple[Step, ...]) -> str:
-    spans = [_span(token.text, "target", f"target token\np = {token.p:.3f}") for step in steps for token in step.emitted]
-    return _panel(spans, len(spans), "target")
+EOS_TITLE = "end of sequence (EOS): the model ends its answer here"
 
 
-def speculative_panel_html(steps: tuple[Step, ...]) -> str:
-    spans = [span for step in steps for span in _speculative_step_spans(step)]
+def target_panel_html(steps: tuple[Step, ...], eos_ids: frozenset[int] = frozenset()) -> str:
+    spans = [token_span(token.token_id, token.text, "target", f"target token\np = {token.p:.3f}", eos_ids)
+             for step in steps for token in step.emitted]
+    return _panel(spans, len(spans), len(steps), "target")
+
+
+def speculative_panel_html(steps: tuple[Step, ...], eos_ids: frozenset[int] = frozenset()) -> str:
+    spans = [span for step in steps for span in _speculative_step_spans(step, eos_ids)]
     tokens = sum(len(step.emitted) for step in steps)
-    return _panel(spans, tokens, "speculative")
+    return _panel(spans, tokens, len(steps), "speculative")
+
+
+def token_span(token_id: int, text: str, kind: str, title: str = "", eos_ids: frozenset[int] = frozenset()) -> str:
+    """One token coloured by its kind; an EOS token as a marked "EOS" chip whose title says what it is."""
+    if token_id in eos_ids:
+        title = f"{EOS_TITLE}\n{title}" if title else EOS_TITLE
+        return f'<span class="tok tok-{kind} tok-eos" title="{escape(title)}">EOS</span>'
+    title_attribute = f' title="{escape(title)}"' if title else ""
+    return f'<span class="tok tok-{kind}"{title_attribute}>{escape(text)}</span>'
 
 
 def legend_html() -> str:
@@ -36,43 +50,42 @@ def legend_html() -> str:
     return f'<div class="msd-legend">{items}<span class="msd-legend-hint">hover a token for p, q and min(1, p/q)</span></div>'
 
 
-def _speculative_step_spans(step: Step) -> list[str]:
+def _speculative_step_spans(step: Step, eos_ids: frozenset[int]) -> list[str]:
     """Accepted drafts, then the rejected drafts where they were proposed, then the correction or bonus."""
-    spans = [_emitted_span(token, step, i) for i, token in enumerate(step.emitted)]
+    spans = [_emitted_span(token, step, i, eos_ids) for i, token in enumerate(step.emitted)]
     if step.drafted[step.accepted :] and len(spans) >= step.accepted:
-        rejected = [_rejected_span(draft, i > 0) for i, draft in enumerate(step.drafted[step.accepted :])]
+        rejected = [_rejected_span(draft, i > 0, eos_ids) for i, draft in enumerate(step.drafted[step.accepted :])]
         spans[step.accepted : step.accepted] = rejected
     if spans and not step.is_prefill:
         spans[0] = spans[0].replace('class="tok ', 'class="tok step-start ', 1)
     return spans
 
 
-def _emitted_span(token: Token, step: Step, position: int) -> str:
+def _emitted_span(token: Token, step: Step, position: int, eos_ids: frozenset[int]) -> str:
     if token.kind == "accepted":
-        return _span(token.text, "accepted", "accepted draft\n" + _draft_numbers(step.drafted[position]))
-    if token.kind == "corrected":
-        return _span(token.text, "corrected", f"target's correction at the first rejection\np = {token.p:.3f}")
-    if token.kind == "bonus":
-        return _span(token.text, "bonus", f"bonus token: all {len(step.drafted)} drafts accepted\np = {token.p:.3f}")
-    return _span(token.text, "target", f"first token, from the target's prefill\np = {token.p:.3f}")
+        title = "accepted draft\n" + _draft_numbers(step.drafted[position])
+    elif token.kind == "corrected":
+        title = f"target's correction at the first rejection\np = {token.p:.3f}"
+    elif token.kind == "bonus":
+        title = f"bonus token: all {len(step.drafted)} drafts accepted\np = {token.p:.3f}"
+    else:
+        title = f"first token, from the target's prefill\np = {token.p:.3f}"
+    kind = token.kind if token.kind in ("accepted", "corrected", "bonus") else "target"
+    return token_span(token.token_id, token.text, kind, title, eos_ids)
 
 
-def _rejected_span(draft: DraftToken, after_first_rejection: bool) -> str:
+def _rejected_span(draft: DraftToken, after_first_rejection: bool, eos_ids: frozenset[int]) -> str:
     why = "discarded: proposed after the first rejection" if after_first_rejection else "rejected draft"
-    return _span(draft.text, "rejected", f"{why}\n{_draft_numbers(draft)}")
+    return token_span(draft.token_id, draft.text, "rejected", f"{why}\n{_draft_numbers(draft)}", eos_ids)
 
 
 def _draft_numbers(draft: DraftToken) -> str:
     return f"q = {draft.q:.3f}, p = {draft.p:.3f}\nacceptance probability min(1, p/q) = {draft.accept_probability:.2f}"
 
 
-def _span(text: str, kind: str, title: str) -> str:
-    return f'<span class="tok tok-{kind}" title="{escape(title)}">{escape(text)}</span>'
-
-
-def _panel(spans: list[str], tokens: int, run: str) -> str:
+def _panel(spans: list[str], tokens: int, steps: int, run: str) -> str:
     body = "".join(spans) if spans else '<span class="msd-waiting">waiting for the first token...</span>'
-    return f'<div class="msd-panel msd-panel-{run}" data-tokens="{tokens}">{body}</div>'
+    return f'<div class="msd-panel msd-panel-{run}" data-tokens="{tokens}" data-steps="{steps}">{body}</div>'
 
 
 CSS = """
@@ -85,6 +98,8 @@ CSS = """
 .tok-rejected { background: #ffd6d6; color: #a40e0e; text-decoration: line-through; }
 .tok-corrected { background: #d4e2ff; color: #1740b0; }
 .tok-bonus { background: #d4e2ff; color: #1740b0; text-decoration: underline dotted; }
+.tok-eos { display: inline-block; font: 600 10px/1.4 ui-sans-serif, system-ui, sans-serif; letter-spacing: 0.05em;
+  padding: 0 4px; margin: 0 2px; border: 1px solid currentColor; border-radius: 4px; vertical-align: middle; opacity: 0.85; }
 .tok.step-start { box-shadow: inset 2px 0 0 #8a8a8a; }
 .msd-legend { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; font-size: 13px; }
 .msd-legend .tok { padding: 2px 6px; }
@@ -99,7 +114,7 @@ CSS = """
 .msd-badge b { font-size: 16px; }
 .msd-note { font-size: 12px; opacity: 0.75; }
 .msd-inspector .tok { white-space: pre; }
-.msd-candidate { outline: 1px solid #bbb; }
+.msd-candidate-pair .tok { outline: 1px solid #bbb; }
 .msd-candidate-pair { white-space: nowrap; margin-right: 6px; }
 .msd-error { padding: 8px 12px; border-radius: 8px; background: #ffe3e3; color: #8a1010; border: 1px solid #f5a5a5; }
 """

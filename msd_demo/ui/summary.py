@@ -18,7 +18,9 @@ TIMING_NOTE = (
 )
 
 
-def stats_html(comparison: Comparison, greedy: bool, finished: bool, precision: str | None = None) -> str:
+def stats_html(comparison: Comparison, greedy: bool, finished: bool, precision: str | None = None,
+               note: str | None = None) -> str:
+    """note: what is going on, in place of "running..." (a replay says where it stands)."""
     target, speculative = comparison.target, comparison.speculative
     rows = "".join(_row(name, stats) for name, stats in (("Target only", target), ("Speculative", speculative)))
     table = f"<table><tr><th>run</th><th>tokens</th><th>compute s</th><th>tokens/s (compute)</th></tr>{rows}</table>"
@@ -29,7 +31,8 @@ def stats_html(comparison: Comparison, greedy: bool, finished: bool, precision: 
         _badge("alpha (accepted / judged)", f"{speculative.alpha:.2f}"),
         _badge("outputs", outputs_verdict(comparison, greedy, finished, precision)),
     ]
-    state = "" if finished else '<span class="msd-note">running...</span>'
+    note = note or ("" if finished else "running...")
+    state = f'<span class="msd-note msd-progress">{escape(note)}</span>' if note else ""
     return (f'<div class="msd-stats" data-finished="{str(finished).lower()}">{table}<div class="msd-badges">{"".join(badges)}</div>{state}'
             f'<div class="msd-note">{escape(TIMING_NOTE)}</div></div>')
 

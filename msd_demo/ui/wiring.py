@@ -8,17 +8,18 @@ import logging
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import replace
 
 import gradio as gr
 
 from msd_demo.errors import UserInputError, without_secrets
 from msd_demo.presets.catalog import DRAFTER_DESCRIPTIONS, get_preset
-from msd_demo.ui import handler, plots, stop
+from msd_demo.ui import handler, replay_store, stop, views
 from msd_demo.ui.handler import Settings
 from msd_demo.ui.inspector import first_step_to_inspect, inspector_html
 from msd_demo.ui.race import RaceSnapshot
-from msd_demo.ui.render import speculative_panel_html, target_panel_html
-from msd_demo.ui.summary import error_html, stats_html, status_html
+from msd_demo.ui.replay import Recording, Replay
+from msd_demo.ui.summary import error_html, status_html
 
 PANEL_INTERVAL = 0.1  # seconds between panel updates while streaming
 PLOT_INTERVAL = 0.3  # plots are heavier: redrawn less often, and once more at the end
@@ -37,19 +38,22 @@ def throttled(snapshots: Iterator[RaceSnapshot], interval: float) -> Iterator[Ra
 
 def run_in_ui(image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed,
               gradio_request: gr.Request = None):
-    """Outputs: target panel, speculative panel, stats, 4 figures, inspector steps, step slider, inspector."""
+    """Outputs: target panel, speculative panel, stats, 4 figures, inspected (steps, EOS ids), step slider,
+    inspector, replay position slider, replay description. A finished run is kept for the replay."""
     settings = Settings(preset, drafter, gamma, temperature, max_new_tokens, seed)
-    with stop.stop_signal(getattr(gradio_request, "session_hash", None)) as stop_requested:
+    session = getattr(gradio_request, "session_hash", None)
+    with stop.stop_signal(session) as stop_requested:
         try:
             request = handler.prepare(video or image, prompt, settings)
             for message in handler.load_with_progress(settings.preset, settings.drafter):
                 yield _status_outputs(message)
-            precision = handler.reduced_precision(settings.preset)
+            empty = Recording((), (), request.config.gamma, request.config.sampling.greedy,
+                              handler.reduced_precision(settings.preset), handler.eos_token_ids(settings.preset))
             last_plot = None
             for snapshot in throttled(handler.stream(settings.preset, request, stop_requested), PANEL_INTERVAL):
                 plots_due = snapshot.finished or last_plot is None or time.perf_counter() - last_plot >= PLOT_INTERVAL
                 last_plot = time.perf_counter() if plots_due else last_plot
-                yield _outputs(snapshot, request.config.gamma, request.config.sampling.greedy, plots_due, precision)
+                yield _outputs(snapshot, empty, plots_due, session)
         except UserInputError as error:
             gr.Warning(str(error))
             yield _error_outputs(str(error))
@@ -63,10 +67,15 @@ def stop_run(gradio_request: gr.Request = None) -> None:
     stop.request_stop(getattr(gradio_request, "session_hash", None))
 
 
-def compare_api(media: str, prompt: str, drafter: str, gamma: int, temperature: float, max_new_tokens: int):
-    """/compare: streams {"finished": false, texts so far}, then the full result with speedup, tau and alpha."""
-    settings = Settings(handler.default_preset(), drafter or handler.default_drafter(), gamma, temperature, max_new_tokens)
+def compare_api(media: str, prompt: str, drafter: str, gamma: int, temperature: float, max_new_tokens: int,
+                preset: str | None = None, seed: int | None = None):
+    """/compare: streams {"finished": false, texts so far}, then the full result with speedup, tau and alpha.
+    Empty preset or seed: the app's default preset, seed 0; empty drafter: the preset's default drafter."""
     try:
+        preset = preset or handler.default_preset()
+        drafter = drafter or handler.default_drafter(preset)
+        seed = Settings.seed if seed is None or seed == "" else seed
+        settings = Settings(preset, drafter, gamma, temperature, max_new_tokens, seed)
         request = handler.prepare(media, prompt, settings)
         for _ in handler.load_with_progress(settings.preset, settings.drafter):
             pass  # loaded here, outside the GPU call (on ZeroGPU the GPU is held only while decoding)
@@ -78,8 +87,10 @@ def compare_api(media: str, prompt: str, drafter: str, gamma: int, temperature: 
         raise gr.Error(_internal_error(error)) from None
 
 
-def show_step(steps, number) -> str:
-    return inspector_html(steps or (), number or 1)
+def show_step(inspected, number) -> str:
+    """inspected: (the speculative run's decode steps, the target's EOS ids)."""
+    steps, eos_ids = inspected or ((), frozenset())
+    return inspector_html(steps, number or 1, eos_ids)
 
 
 def drafter_choices(preset: str):
@@ -103,19 +114,23 @@ def keep_one_media(new_value):
     return None if new_value is not None else gr.skip()
 
 
-def _outputs(snapshot: RaceSnapshot, gamma: int, greedy: bool, plots_due: bool, precision: str | None = None) -> tuple:
-    comparison = snapshot.comparison()
-    panels = (target_panel_html(snapshot.target), speculative_panel_html(snapshot.speculative),
-              stats_html(comparison, greedy, snapshot.finished, precision))
+def _outputs(snapshot: RaceSnapshot, empty: Recording, plots_due: bool, session: str | None) -> tuple:
+    """empty: the run's settings (gamma, greedy, precision, EOS ids) with no steps yet."""
+    shown = views.panels(snapshot, empty)
     if not plots_due:
-        return panels + (gr.skip(),) * 7
-    figures = (plots.acceptance_figure(comparison, gamma), plots.latency_figure(comparison),
-               plots.race_figure(comparison), plots.expected_speedup_figure(comparison, gamma))
-    steps = comparison.speculative.steps
+        return shown + (gr.skip(),) * 9
+    steps = snapshot.comparison().speculative.steps
+    inspected = (steps, empty.eos_ids)
+    figures = views.figures(snapshot, empty.gamma)
     if not snapshot.finished:  # the step slider grows; the inspector is left to the person meanwhile
-        return panels + figures + (steps, gr.update(maximum=max(len(steps), 2)), gr.skip())
+        return shown + figures + (inspected, gr.update(maximum=max(len(steps), 2)), gr.skip(), gr.skip(), gr.skip())
     chosen = first_step_to_inspect(steps)
-    return panels + figures + (steps, gr.update(maximum=max(len(steps), 2), value=chosen), inspector_html(steps, chosen))
+    step_slider = gr.update(maximum=max(len(steps), 2), value=chosen)
+    replay = Replay.at_end(replace(empty, target=snapshot.target, speculative=snapshot.speculative))
+    replay_store.keep(session, replay)
+    replay_slider = gr.update(maximum=max(replay.position, 1), value=replay.position)
+    return (shown + figures + (inspected, step_slider, inspector_html(steps, chosen, empty.eos_ids))
+            + (replay_slider, replay.describe()))
 
 
 def _internal_error(error: Exception) -> str:
@@ -125,8 +140,8 @@ def _internal_error(error: Exception) -> str:
 
 
 def _error_outputs(message: str) -> tuple:
-    return (gr.skip(), gr.skip(), error_html(message)) + (gr.skip(),) * 7
+    return (gr.skip(), gr.skip(), error_html(message)) + (gr.skip(),) * 9
 
 
 def _status_outputs(message: str) -> tuple:
-    return (gr.skip(), gr.skip(), status_html(message)) + (gr.skip(),) * 7
+    return (gr.skip(), gr.skip(), status_html(message)) + (gr.skip(),) * 9
