@@ -53,10 +53,10 @@ BACKGROUNDS: dict[str, tuple[int, int, int]] = {
 # More families for the varied pictures (variety.py): white through greys to colours. Their shades jitter
 # by the varied offsets there.
 EXTRA_BACKGROUNDS: dict[str, tuple[int, int, int]] = {
-    "white": (240, 240, 240),
+    "white": (255, 255, 255),
     "mid grey": (145, 145, 145),
-    "pale yellow": (240, 235, 180),
-    "lavender": (215, 205, 240),
+    "pale yellow": (250, 240, 150),
+    "lavender": (230, 195, 245),
     "navy": (30, 40, 95),
 }
 EXTRA_SHADE_RANGE = 15  # offsets of an extra family's shades stay within +-15, as the first families' do

@@ -42,11 +42,17 @@ MAX_ASPECT = 4.0  # width / height within 1/4 .. 4
 MIN_STROKE = 3
 
 
+def varied_shade(base: tuple[int, int, int], offset: int) -> tuple[int, int, int]:
+    """A family's shade. A family near white only darkens (by the offset's size): brightening would clip at
+    255, where shades of both splits would meet. The splits' offsets differ in size too, so this keeps them apart."""
+    return shade(base, -abs(offset) if max(base) + max(VARIED_SHADE_OFFSETS["train"]) > 255 else offset)
+
+
 def varied_backgrounds(split: str) -> list[tuple[str, tuple[int, int, int]]]:
     """Every (family, rgb) background of the varied pictures in a split."""
     offsets = VARIED_SHADE_OFFSETS[check_split(split)]
     families = {**BACKGROUNDS, **EXTRA_BACKGROUNDS}
-    return [(name, shade(base, offset)) for name, base in families.items() for offset in offsets]
+    return [(name, varied_shade(base, offset)) for name, base in families.items() for offset in offsets]
 
 
 def varied_resolutions(split: str, aspect: float | None = None) -> list[tuple[int, int]]:
