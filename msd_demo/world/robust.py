@@ -13,7 +13,14 @@ from functools import partial
 
 import numpy as np
 
-from msd_demo.world import grounded
+from msd_demo.world.grounded import (
+    colour_answer,
+    count_answer,
+    describe_video_answer,
+    exists_answer,
+    motion_answer,
+    where_answer,
+)
 from msd_demo.world.language import describe_scene
 from msd_demo.world.phrasings import OFF_TOPIC_ANSWER, off_topic_request, phrase
 from msd_demo.world.questions import KINDS, VIDEO_KINDS, Example
@@ -28,10 +35,7 @@ ROBUST_KINDS: tuple[str, ...] = (*KINDS, OFF_TOPIC)
 RENDERERS: tuple[str, ...] = ("train", "heldout")  # the training renderer (PIL) and the held-out one (numpy)
 OFF_TOPIC_VIDEO_SHARE = 0.3
 
-_IMAGE_ANSWERS = {
-    "count": grounded.count_answer, "colour": grounded.colour_answer,
-    "where": grounded.where_answer, "exists": grounded.exists_answer,
-}
+_IMAGE_ANSWERS = {"count": count_answer, "colour": colour_answer, "where": where_answer, "exists": exists_answer}
 
 
 def check_renderer(renderer: str) -> str:
@@ -45,9 +49,9 @@ def grounded_answer(rng: random.Random, kind: str, scene) -> tuple[dict, str]:
     if kind == "describe":
         return {}, describe_scene(scene)
     if kind == "describe_video":
-        return {}, grounded.describe_video_answer(scene)
+        return {}, describe_video_answer(scene)
     if kind == "motion":
-        return grounded.motion_answer(rng, scene)
+        return motion_answer(rng, scene)
     if kind not in _IMAGE_ANSWERS:
         raise ValueError(f"unknown question kind {kind!r}; allowed: {', '.join(ROBUST_KINDS)}")
     return _IMAGE_ANSWERS[kind](rng, scene)
