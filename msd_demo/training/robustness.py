@@ -3,7 +3,7 @@
 Held-out phrasings x {training renderer, held-out renderer} x aspect ratios {1:1, 3:1, 1:3}, N examples per
 kind and cell, on held-out scenes (shades and resolutions training never saw), greedy decoding; plus the
 share of held-out off-topic requests answered with the fixed answer. Scoring reads the facts an answer
-states, so the old answer forms (the shipped target's) and the grounded ones are scored alike.
+states (scoring.py), so the old answer forms (the shipped target's) and the grounded ones are scored alike.
 
     OMP_NUM_THREADS=1 python -m msd_demo.training.robustness --model models/target --examples 20
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import torch
 
 from msd_demo.training.evaluate import greedy_answers, load_vlm
+from msd_demo.training.scoring import is_right
 from msd_demo.world import KINDS, Example
 from msd_demo.world.phrasings import OFF_TOPIC_ANSWER
 from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
@@ -32,66 +32,6 @@ MAX_NEW_TOKENS = {
     "describe": 160, "count": 128, "colour": 96, "where": 96, "exists": 128,
     "describe_video": 224, "motion": 192, OFF_TOPIC: 48,
 }
-
-_OBJECT = re.compile(r"There is an? (?:small|medium|large) (\w+) (\w+) at the ([a-z ]+?)\.")
-_EVENTS = (  # (pattern, how its groups become (kind, shape, direction or place, destination))
-    (re.compile(r"[Tt]he (\w+ \w+) moves (up|down|left|right) from the [a-z ]+? to the ([a-z ]+?)\."),
-     lambda g: ("move", g[0], g[1], g[2])),
-    (re.compile(r"[Tt]he (\w+ \w+) moves from the [a-z ]+? to the ([a-z ]+?), so it moves (\w+)\."),
-     lambda g: ("move", g[0], g[2], g[1])),
-    (re.compile(r"(?:small|medium|large) (\w+ \w+) appears at the ([a-z ]+?)\."), lambda g: ("appear", g[0], g[1], "")),
-    (re.compile(r"[Tt]he (\w+ \w+) at the ([a-z ]+?) disappears"), lambda g: ("disappear", g[0], g[1], "")),
-)
-
-
-def stated_objects(answer: str) -> set[tuple[str, str, str]]:
-    """(colour, shape, place) of every 'There is a <size> <colour> <shape> at the <place>.'"""
-    return set(_OBJECT.findall(answer))
-
-
-def stated_events(answer: str) -> list[tuple[str, str, str, str]]:
-    """The events an answer states, in the order it states them, in either answer form."""
-    found = [(m.start(), make(m.groups())) for pattern, make in _EVENTS for m in pattern.finditer(answer)]
-    return [event for _, event in sorted(found)]
-
-
-def _count_claim(answer: str) -> tuple[str, str] | None:
-    """The last 'there are <number> <things>' (old form: the only one; grounded form: the conclusion)."""
-    claims = re.findall(r"[Tt]here (?:is|are) (\w+) ([a-z ]+?)[.:]", answer)
-    return claims[-1] if claims else None
-
-
-def _last_sentence(answer: str) -> str:
-    sentences = [s for s in re.split(r"(?<=\.)\s+", " ".join(answer.split())) if s]
-    return sentences[-1] if sentences else ""
-
-
-def _yes_or_no(answer: str) -> str | None:
-    match = re.search(r"\b(Yes|No),", answer)
-    return match and match.group(1)
-
-
-def _direction(answer: str) -> str | None:
-    moves = re.findall(r"moves (up|down|left|right)\b", answer)
-    return moves[-1] if moves else None
-
-
-def is_right(kind: str, expected: str, answer: str) -> bool:
-    """Whether `answer` states what the world's `expected` answer states, for the question's kind."""
-    if kind in ("describe", "describe_video"):
-        same_objects = stated_objects(answer) == stated_objects(expected)
-        return same_objects and (kind == "describe" or stated_events(answer) == stated_events(expected))
-    if kind == "count":
-        return _count_claim(answer) == _count_claim(expected)
-    if kind in ("colour", "where"):
-        return _last_sentence(answer) == _last_sentence(expected)
-    if kind == "exists":
-        return _yes_or_no(answer) == _yes_or_no(expected)
-    if kind == "motion":
-        return _direction(answer) == _direction(expected)
-    if kind == OFF_TOPIC:
-        return answer.strip() == OFF_TOPIC_ANSWER
-    raise ValueError(f"unknown question kind {kind!r}; allowed: {', '.join((*KINDS, OFF_TOPIC))}")
 
 
 def cell_tasks(rng: random.Random, kind: str, renderer: str, aspect: float, examples: int) -> list[Example]:
