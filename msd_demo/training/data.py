@@ -26,8 +26,8 @@ IGNORE = -100  # label of a position without loss (prompt, padding)
 
 # How often each question kind is drawn. Descriptions carry most of what a model must learn (every object's
 # colour, size, shape and place) and open every lookup answer ("I see ..."); motion keeps extra weight (a
-# first build reached 30% on it); off-topic requests are rare but must always get the fixed answer.
-# Videos are about a third of the draws.
+# first build reached 30% on it); off-topic requests (6% of image and of video samples) are rare but must
+# always get the fixed answer. Videos are about a third of the draws. The weights sum to 1.
 KIND_WEIGHTS: dict[str, float] = {
     "describe": 0.22, "count": 0.14, "colour": 0.08, "where": 0.10, "exists": 0.10,
     "describe_video": 0.12, "motion": 0.18, OFF_TOPIC: 0.06,
@@ -67,11 +67,15 @@ def make_sample(processor, question: str, answer: str, media: Media | None) -> S
 
 
 def sample_kind(rng: random.Random, video: bool) -> str:
-    kinds = (*(VIDEO_KINDS if video else IMAGE_KINDS), OFF_TOPIC)
+    """A kind for an image or a video batch; off-topic requests take their weight's share of either."""
+    if rng.random() < KIND_WEIGHTS[OFF_TOPIC]:
+        return OFF_TOPIC
+    kinds = VIDEO_KINDS if video else IMAGE_KINDS
     return rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds])[0]
 
 
 def video_share() -> float:
+    """Of the questions about the world (off-topic requests come with either)."""
     return sum(KIND_WEIGHTS[k] for k in VIDEO_KINDS) / sum(KIND_WEIGHTS[k] for k in KIND_WEIGHTS if k != OFF_TOPIC)
 
 

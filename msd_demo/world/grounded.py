@@ -6,7 +6,7 @@ yellow circle at the top left, a red square at the center and ..."), then answer
 "Two of them are circles, so there are two circles." Motion lists the first and the last frame, then says
 where the shape starts and ends, then the direction. The answers are long enough for a drafter to pay.
 
-Every function takes the question's subject and returns (question slots, answer); the answer is exact.
+Each `*_answer(rng, scene)` picks what to ask about and returns (the question's slots, the exact answer).
 """
 
 from __future__ import annotations
