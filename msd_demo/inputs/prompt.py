@@ -6,6 +6,7 @@ import torch
 
 from msd_demo.errors import UserInputError
 from msd_demo.inputs.media import Media
+from msd_demo.inputs.square import pad_to_square, pads_to_square
 from msd_demo.limits import LIMITS
 
 
@@ -47,6 +48,7 @@ def build_prompt(processor, question: str, media: Media | None, device: torch.de
     """A chat prompt for one user turn; video frames go in as a sequence of images.
 
     processor is a multimodal processor, or a tokenizer for a text-only model (media must then be None).
+    Frames are padded to squares first when the processor asks for it (square.py).
     """
     question = check_question(question)
     check_prompt_tokens(processor, question)
@@ -55,11 +57,12 @@ def build_prompt(processor, question: str, media: Media | None, device: torch.de
         text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         inputs = processor(text, return_tensors="pt", add_special_tokens=_template_lacks_bos(processor, text))
     else:
-        content = [{"type": "image"} for _ in media.frames] + [{"type": "text", "text": question}]
+        frames = [pad_to_square(f) for f in media.frames] if pads_to_square(processor) else list(media.frames)
+        content = [{"type": "image"} for _ in frames] + [{"type": "text", "text": question}]
         messages = [{"role": "user", "content": content}]
         text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         inputs = processor(
-            text=text, images=list(media.frames), return_tensors="pt", add_special_tokens=_template_lacks_bos(processor, text)
+            text=text, images=frames, return_tensors="pt", add_special_tokens=_template_lacks_bos(processor, text)
         )
     model_inputs = {name: value.to(device) for name, value in inputs.items() if isinstance(value, torch.Tensor)}
     input_ids = model_inputs["input_ids"]

@@ -1,7 +1,9 @@
 """Training data from the shapes world, generated on the fly: prompts built exactly as at inference time.
 
 A sample's prompt comes from the runtime's own `build_prompt`, so the tokens a model is trained on are the
-tokens it will see; the answer and the closing `</s>` follow, and only they carry a loss.
+tokens it will see; the answer and the closing `</s>` follow, and only they carry a loss. The samples are a
+visitor's (world/robust.py, issue 21): varied pictures of any aspect ratio drawn by the training renderer,
+questions in the training phrasings, grounded answers, and off-topic requests with their fixed answer.
 """
 
 import random
@@ -13,19 +15,22 @@ import torch
 
 from msd_demo.inputs.media import Media
 from msd_demo.inputs.prompt import build_prompt
-from msd_demo.world import IMAGE_KINDS, VIDEO_KINDS, Example, ask, sample_example, sample_text_example
-from msd_demo.world.questions import sample_video_for
-from msd_demo.world.scene import sample_scene
+from msd_demo.world import IMAGE_KINDS, VIDEO_KINDS, Example, VideoScene
+from msd_demo.world.phrasings import OFF_TOPIC_ANSWER, off_topic_request, phrase
+from msd_demo.world.robust import OFF_TOPIC, grounded_answer, sample_robust_example, sample_varied_video
+from msd_demo.world.textdata import sample_grounded_text_example
+from msd_demo.world.variety import sample_varied_scene
 
 VIDEO_FRAMES = 6  # frames the model sees per video, sampled uniformly as the runtime samples with decord
 IGNORE = -100  # label of a position without loss (prompt, padding)
 
 # How often each question kind is drawn. Descriptions carry most of what a model must learn (every object's
-# colour, size, shape and place); counting and motion get extra weight because a first 2000-step build
-# reached only 70% and 30% on them (94.7% of objects right); videos are about a third of the draws.
+# colour, size, shape and place) and open every lookup answer ("I see ..."); motion keeps extra weight (a
+# first build reached 30% on it); off-topic requests (6% of image and of video samples) are rare but must
+# always get the fixed answer. Videos are about a third of the draws. The weights sum to 1.
 KIND_WEIGHTS: dict[str, float] = {
-    "describe": 0.30, "count": 0.18, "colour": 0.06, "where": 0.06, "exists": 0.08,
-    "describe_video": 0.12, "motion": 0.20,
+    "describe": 0.22, "count": 0.14, "colour": 0.08, "where": 0.10, "exists": 0.10,
+    "describe_video": 0.12, "motion": 0.18, OFF_TOPIC: 0.06,
 }
 
 
@@ -43,7 +48,7 @@ def uniform_frames(frames: list, count: int = VIDEO_FRAMES) -> list:
 
 
 def example_media(example: Example) -> Media:
-    if example.kind in VIDEO_KINDS:
+    if isinstance(example.scene, VideoScene):
         return Media(frames=tuple(uniform_frames(example.media)), kind="video", name="train")
     return Media(frames=tuple(example.media), kind="image", name="train")
 
@@ -62,12 +67,16 @@ def make_sample(processor, question: str, answer: str, media: Media | None) -> S
 
 
 def sample_kind(rng: random.Random, video: bool) -> str:
+    """A kind for an image or a video batch; off-topic requests take their weight's share of either."""
+    if rng.random() < KIND_WEIGHTS[OFF_TOPIC]:
+        return OFF_TOPIC
     kinds = VIDEO_KINDS if video else IMAGE_KINDS
     return rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds])[0]
 
 
 def video_share() -> float:
-    return sum(KIND_WEIGHTS[k] for k in VIDEO_KINDS) / sum(KIND_WEIGHTS.values())
+    """Of the questions about the world (off-topic requests come with either)."""
+    return sum(KIND_WEIGHTS[k] for k in VIDEO_KINDS) / sum(KIND_WEIGHTS[k] for k in KIND_WEIGHTS if k != OFF_TOPIC)
 
 
 def vlm_batches(rng: random.Random, processor, batch_size: int) -> Iterator[list[Sample]]:
@@ -79,20 +88,26 @@ def vlm_batches(rng: random.Random, processor, batch_size: int) -> Iterator[list
     while True:
         video = rng.random() < video_share()
         count = max(1, batch_size // 2) if video else batch_size
-        examples = [sample_example(rng, "train", sample_kind(rng, video)) for _ in range(count)]
+        examples = [
+            sample_robust_example(rng, "train", sample_kind(rng, video), video_frames=VIDEO_FRAMES, video=video)
+            for _ in range(count)
+        ]
         yield [make_sample(processor, e.question, e.answer, example_media(e)) for e in examples]
 
 
 def blind_question(rng: random.Random) -> tuple[str, str]:
     """A world question and answer without rendering: what a model that cannot see is asked."""
     kind = sample_kind(rng, rng.random() < video_share())
-    scene = sample_video_for(rng, kind, "train") if kind in VIDEO_KINDS else sample_scene(rng, "train")
-    return ask(rng, kind, scene)
+    if kind == OFF_TOPIC:
+        return off_topic_request(rng, "train"), OFF_TOPIC_ANSWER
+    scene = sample_varied_video(rng, "train", kind) if kind in VIDEO_KINDS else sample_varied_scene(rng, "train")
+    slots, answer = grounded_answer(rng, kind, scene)
+    return phrase(rng, kind, "train", **slots), answer
 
 
 def text_batches(rng: random.Random, tokenizer, batch_size: int, blind: bool) -> Iterator[list[Sample]]:
     """Text-only data (the scene written out) or, when blind, the world's questions with no image at all."""
-    draw = blind_question if blind else sample_text_example
+    draw = blind_question if blind else sample_grounded_text_example
     while True:
         yield [make_sample(tokenizer, *draw(rng), None) for _ in range(batch_size)]
 
@@ -116,4 +131,4 @@ def corpus(rng: random.Random, count: int) -> Iterator[str]:
     """Questions, answers and text-only data of the world: what the tokenizer's merges are learnt from."""
     for _ in range(count):
         yield from blind_question(rng)
-        yield from sample_text_example(rng)
+        yield from sample_grounded_text_example(rng)

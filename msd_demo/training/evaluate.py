@@ -5,7 +5,6 @@ what ships. Prompts come from the runtime's `build_prompt`, left-padded to batch
 """
 
 import random
-import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -17,11 +16,11 @@ from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, Auto
 
 from msd_demo.inputs.prompt import Prompt, build_prompt
 from msd_demo.training.data import example_media
+from msd_demo.training.scoring import count_claim, direction, last_sentence, stated_objects, yes_or_no
 from msd_demo.world import Example, sample_example
 
 EVAL_SEED = 90_210  # never used to draw training data
 MAX_NEW_TOKENS = {"describe": 160, "count": 96, "motion": 40, "where": 32, "colour": 32, "exists": 96}
-_OBJECT = re.compile(r"There is an? (?:small|medium|large) (\w+) (\w+) at the ([a-z ]+?)\.")
 
 
 @dataclass
@@ -117,11 +116,6 @@ def _left_padded(prompts: list[Prompt], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": input_ids, "attention_mask": attention_mask, "pixel_values": pixel_values}
 
 
-def stated_objects(answer: str) -> set[tuple[str, str, str]]:
-    """(colour, shape, position) of every 'There is a <size> <colour> <shape> at the <position>.'"""
-    return set(_OBJECT.findall(answer))
-
-
 def describe_scores(tasks: list[Example], answers: list[str]) -> tuple[float, float, float]:
     right = stated = correct_stated = total = exact = 0
     for task, answer in zip(tasks, answers):
@@ -133,22 +127,9 @@ def describe_scores(tasks: list[Example], answers: list[str]) -> tuple[float, fl
     return right / total, correct_stated / max(stated, 1), exact / len(tasks)
 
 
-def _count_word(answer: str) -> str | None:
-    match = re.match(r"There (?:is|are) (\w+)", answer)
-    return match and match.group(1)
-
-
-def _direction_word(answer: str) -> str | None:
-    match = re.search(r" moves (\w+)", answer)
-    return match and match.group(1)
-
-
-def _yes_or_no(answer: str) -> str:
-    return answer.split(",")[0]
-
-
-# What of a short answer must match the world's for it to count as right.
-ANSWER_KEYS = {"count": _count_word, "motion": _direction_word, "where": str, "colour": str, "exists": _yes_or_no}
+# What of a short answer must match the world's for it to count as right; read in the old answer forms and
+# the grounded ones alike (scoring.py), so the card's eval scores a target trained on either.
+ANSWER_KEYS = {"count": count_claim, "motion": direction, "where": last_sentence, "colour": last_sentence, "exists": yes_or_no}
 
 
 def answer_accuracy(kind: str, tasks: list[Example], answers: list[str]) -> float:

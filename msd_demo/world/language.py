@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from msd_demo.world.scene import BACKGROUNDS, COLOURS, SHAPES, SIZES, Scene, Shape
+from msd_demo.world.scene import BACKGROUNDS, COLOURS, EXTRA_BACKGROUNDS, SHAPES, SIZES, Scene, Shape
 from msd_demo.world.video import DIRECTIONS, EVENT_KINDS, Event, VideoScene
 
 _NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -20,7 +20,7 @@ _NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "e
 VISUAL_WORDS: frozenset[str] = frozenset(
     {*COLOURS, *SHAPES, *(f"{kind}s" for kind in SHAPES), *SIZES, *DIRECTIONS, *_NUMBER_WORDS}
     | {"top", "middle", "bottom", "left", "right", "center", "yes"}
-    | {word for name in BACKGROUNDS for word in name.split()}
+    | {word for name in [*BACKGROUNDS, *EXTRA_BACKGROUNDS] for word in name.split()}
     | {"moves", "appears", "disappears"}
 )
 

@@ -50,6 +50,17 @@ BACKGROUNDS: dict[str, tuple[int, int, int]] = {
     "cream": (245, 235, 200),
 }
 
+# More families for the varied pictures (variety.py): white through greys to colours. Their shades jitter
+# by the varied offsets there.
+EXTRA_BACKGROUNDS: dict[str, tuple[int, int, int]] = {
+    "white": (255, 255, 255),
+    "mid grey": (145, 145, 145),
+    "pale yellow": (250, 240, 150),
+    "lavender": (230, 195, 245),
+    "navy": (30, 40, 95),
+}
+EXTRA_SHADE_RANGE = 15  # offsets of an extra family's shades stay within +-15, as the first families' do
+
 SPLITS: tuple[str, ...] = ("train", "heldout")
 
 # Brightness offsets added to a family's base colour. Disjoint per split: heldout shades are never seen
@@ -136,7 +147,11 @@ def contrasting_colours(background_name: str) -> tuple[str, ...]:
     Decided per family rather than per shade, so whether e.g. white can appear depends only on the
     named background, which the model can see and learn.
     """
-    shades = [shade(BACKGROUNDS[background_name], o) for offsets in _SHADE_OFFSETS.values() for o in offsets]
+    if background_name in EXTRA_BACKGROUNDS:
+        base, offsets = EXTRA_BACKGROUNDS[background_name], range(-EXTRA_SHADE_RANGE, EXTRA_SHADE_RANGE + 1)
+    else:
+        base, offsets = BACKGROUNDS[background_name], [o for split in _SHADE_OFFSETS.values() for o in split]
+    shades = [shade(base, o) for o in offsets]
     return tuple(
         colour for colour, rgb in COLOURS.items()
         if min(_distance(rgb, s) for s in shades) >= _MIN_CONTRAST

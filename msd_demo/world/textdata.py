@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import random
 
+from msd_demo.world.phrasings import OFF_TOPIC_ANSWER, off_topic_request, phrase
 from msd_demo.world.questions import KINDS, VIDEO_KINDS, ask, sample_video_for
+from msd_demo.world.robust import OFF_TOPIC, ROBUST_KINDS, grounded_answer, sample_varied_video
 from msd_demo.world.scene import Scene, Shape, sample_scene
+from msd_demo.world.variety import sample_varied_scene
 from msd_demo.world.video import Event, VideoScene
 
 
@@ -48,3 +51,16 @@ def sample_text_example(rng: random.Random, split: str = "train") -> tuple[str, 
     scene = sample_scene(rng, split)
     question, answer = ask(rng, kind, scene)
     return f"{scene_text(scene)}\n{question}", answer
+
+
+def sample_grounded_text_example(rng: random.Random, split: str = "train") -> tuple[str, str]:
+    """As sample_text_example, on varied scenes, in the split's phrasings, with grounded answers (robust.py);
+    an off-topic request gets the fixed answer here too."""
+    kind = rng.choice(ROBUST_KINDS)
+    video = kind in VIDEO_KINDS or (kind == OFF_TOPIC and rng.random() < 0.3)
+    scene = sample_varied_video(rng, split, kind) if video else sample_varied_scene(rng, split)
+    written = video_text(scene) if video else scene_text(scene)
+    if kind == OFF_TOPIC:
+        return f"{written}\n{off_topic_request(rng, split)}", OFF_TOPIC_ANSWER
+    slots, answer = grounded_answer(rng, kind, scene)
+    return f"{written}\n{phrase(rng, kind, split, **slots)}", answer

@@ -96,8 +96,10 @@ def sample_video(
     split: str = "train",
     event_kinds: tuple[str, ...] | None = None,
     num_frames: int | None = None,
+    sample=sample_scene,
 ) -> VideoScene:
-    """A random video; `event_kinds` and `num_frames` fix those, else 1-2 random events and 8-32 frames."""
+    """A random video; `event_kinds` and `num_frames` fix those, else 1-2 random events and 8-32 frames.
+    `sample` draws the first frame's scene (variety.sample_varied_scene for varied pictures)."""
     if event_kinds is None:
         event_kinds = tuple(rng.choice(EVENT_KINDS) for _ in range(rng.randint(1, MAX_EVENTS)))
     if not 1 <= len(event_kinds) <= MAX_EVENTS or any(k not in EVENT_KINDS for k in event_kinds):
@@ -107,7 +109,7 @@ def sample_video(
     if not MIN_FRAMES <= num_frames <= MAX_FRAMES:
         raise ValueError(f"num_frames must be {MIN_FRAMES} to {MAX_FRAMES}, got {num_frames}")
     # At least one shape per event (a move or disappear needs one) and room left for moves and appears.
-    scene = sample_scene(rng, split, min_objects=len(event_kinds), max_objects=6)
+    scene = sample(rng, split, min_objects=len(event_kinds), max_objects=6)
     occupied = {s.cell: s for s in scene.objects}
     involved: set[str] = set()
     events = []

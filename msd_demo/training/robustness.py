@@ -1,0 +1,102 @@
+"""Honest measurement (issue 21): a VLM scored on what a visitor brings, not on the world's own templates.
+
+Held-out phrasings x {training renderer, held-out renderer} x aspect ratios {1:1, 3:1, 1:3}, N examples per
+kind and cell, on held-out scenes (shades and resolutions training never saw), greedy decoding; plus the
+share of held-out off-topic requests answered with the fixed answer. Scoring reads the facts an answer
+states (scoring.py), so the old answer forms (the shipped target's) and the grounded ones are scored alike.
+
+    OMP_NUM_THREADS=1 python -m msd_demo.training.robustness --model models/target --examples 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from msd_demo.training.evaluate import greedy_answers, load_vlm
+from msd_demo.training.scoring import is_right
+from msd_demo.world import KINDS, Example
+from msd_demo.world.phrasings import OFF_TOPIC_ANSWER
+from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
+
+ROBUSTNESS_SEED = 421_021  # never used to draw training data
+ASPECTS: dict[str, float] = {"1:1": 1.0, "3:1": 3.0, "1:3": 1 / 3}
+VIDEO_FRAMES = 6
+MAX_NEW_TOKENS = {
+    "describe": 160, "count": 128, "colour": 96, "where": 96, "exists": 128,
+    "describe_video": 224, "motion": 192, OFF_TOPIC: 48,
+}
+
+
+def cell_tasks(rng: random.Random, kind: str, renderer: str, aspect: float, examples: int) -> list[Example]:
+    return [sample_robust_example(rng, "heldout", kind, renderer, aspect, VIDEO_FRAMES) for _ in range(examples)]
+
+
+def off_topic_tasks(rng: random.Random, examples: int) -> list[Example]:
+    """Held-out off-topic requests over pictures and videos of every renderer and aspect ratio."""
+    cells = [(r, a) for r in RENDERERS for a in ASPECTS.values()]
+    return [sample_robust_example(rng, "heldout", OFF_TOPIC, *cells[i % len(cells)], VIDEO_FRAMES) for i in range(examples)]
+
+
+def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16) -> dict:
+    """{"cells": {kind: {renderer: {aspect: share right}}}, "off_topic": share, ...} with a few answers shown."""
+    processor, model = load_vlm(folder)
+    rng = random.Random(ROBUSTNESS_SEED)
+    cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS}
+    samples = []
+    for kind in KINDS:
+        for renderer in RENDERERS:
+            for label, aspect in ASPECTS.items():
+                tasks = cell_tasks(rng, kind, renderer, aspect, examples)
+                answers = greedy_answers(model, processor, tasks, MAX_NEW_TOKENS[kind], batch_size)
+                cells[kind][renderer][label] = sum(map(is_right, [kind] * len(tasks), [t.answer for t in tasks], answers)) / len(tasks)
+                samples.append({"kind": kind, "renderer": renderer, "aspect": label, "question": tasks[0].question,
+                                "expected": tasks[0].answer, "answer": answers[0]})
+    tasks = off_topic_tasks(rng, off_topic)
+    answers = greedy_answers(model, processor, tasks, MAX_NEW_TOKENS[OFF_TOPIC], batch_size)
+    rate = sum(a.strip() == OFF_TOPIC_ANSWER for a in answers) / len(tasks)
+    samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
+    return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
+            "cells": cells, "off_topic": rate, "samples": samples}
+
+
+def table(result: dict) -> str:
+    """Markdown: a row per kind, a column per renderer and aspect, the kind's mean; then off-topic."""
+    columns = [(r, a) for r in RENDERERS for a in ASPECTS]
+    head = "| kind | " + " | ".join(f"{r} renderer {a}" for r, a in columns) + " | all |"
+    lines = [head, "|---" * (len(columns) + 2) + "|"]
+    for kind, by_renderer in result["cells"].items():
+        values = [by_renderer[r][a] for r, a in columns]
+        lines.append(f"| {kind} | " + " | ".join(f"{v:.0%}" for v in values) + f" | {sum(values) / len(values):.0%} |")
+    lines.append(f"\nOff-topic requests answered with the fixed answer: {result['off_topic']:.0%} of {result['off_topic_requests']}.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m msd_demo.training.robustness", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=Path("models/target"), help="a VLM folder (default: models/target)")
+    parser.add_argument("--examples", type=int, default=200, help="examples per kind, renderer and aspect ratio (default: 200)")
+    parser.add_argument("--off-topic", type=int, default=100, help="held-out off-topic requests (default: 100)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
+    parser.add_argument("--json", type=Path, help="also write the figures and sample answers here")
+    args = parser.parse_args(argv)
+    if args.examples < 1 or args.off_topic < 1:
+        parser.error("--examples and --off-topic must be at least 1")
+    torch.set_num_threads(args.threads)
+    started = time.process_time()
+    result = measure(args.model, args.examples, args.off_topic)
+    result["cpu_minutes"] = round((time.process_time() - started) / 60, 1)
+    result["command"] = "python -m msd_demo.training.robustness " + " ".join(argv if argv is not None else sys.argv[1:])
+    print(table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

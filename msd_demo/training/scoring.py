@@ -1,0 +1,74 @@
+"""Scoring an answer by the facts it states, in the world's old answer forms and the grounded ones alike.
+
+A right answer states what the world's exact answer states for the question's kind: every object (colour,
+shape, place) of a description, the count and what was counted, the last sentence of a colour or where
+answer, yes or no, the direction of a move, the fixed answer to an off-topic request.
+"""
+
+from __future__ import annotations
+
+import re
+
+from msd_demo.world import KINDS
+from msd_demo.world.phrasings import OFF_TOPIC_ANSWER
+from msd_demo.world.robust import OFF_TOPIC
+
+_OBJECT = re.compile(r"There is an? (?:small|medium|large) (\w+) (\w+) at the ([a-z ]+?)\.")
+_EVENTS = (  # (pattern, how its groups become (kind, shape, direction or place, destination))
+    (re.compile(r"[Tt]he (\w+ \w+) moves (up|down|left|right) from the [a-z ]+? to the ([a-z ]+?)\."),
+     lambda g: ("move", g[0], g[1], g[2])),
+    (re.compile(r"[Tt]he (\w+ \w+) moves from the [a-z ]+? to the ([a-z ]+?), so it moves (\w+)\."),
+     lambda g: ("move", g[0], g[2], g[1])),
+    (re.compile(r"(?:small|medium|large) (\w+ \w+) appears at the ([a-z ]+?)\."), lambda g: ("appear", g[0], g[1], "")),
+    (re.compile(r"[Tt]he (\w+ \w+) at the ([a-z ]+?) disappears"), lambda g: ("disappear", g[0], g[1], "")),
+)
+
+
+def stated_objects(answer: str) -> set[tuple[str, str, str]]:
+    """(colour, shape, place) of every 'There is a <size> <colour> <shape> at the <place>.'"""
+    return set(_OBJECT.findall(answer))
+
+
+def stated_events(answer: str) -> list[tuple[str, str, str, str]]:
+    """The events an answer states, in the order it states them, in either answer form."""
+    found = [(m.start(), make(m.groups())) for pattern, make in _EVENTS for m in pattern.finditer(answer)]
+    return [event for _, event in sorted(found)]
+
+
+def count_claim(answer: str) -> tuple[str, str] | None:
+    """The last 'there are <number> <things>' (old form: the only one; grounded form: the conclusion)."""
+    claims = re.findall(r"[Tt]here (?:is|are) (\w+) ([a-z ]+?)[.:]", answer)
+    return claims[-1] if claims else None
+
+
+def last_sentence(answer: str) -> str:
+    sentences = [s for s in re.split(r"(?<=\.)\s+", " ".join(answer.split())) if s]
+    return sentences[-1] if sentences else ""
+
+
+def yes_or_no(answer: str) -> str | None:
+    match = re.search(r"\b(Yes|No),", answer)
+    return match and match.group(1)
+
+
+def direction(answer: str) -> str | None:
+    moves = re.findall(r"moves (up|down|left|right)\b", answer)
+    return moves[-1] if moves else None
+
+
+def is_right(kind: str, expected: str, answer: str) -> bool:
+    """Whether `answer` states what the world's `expected` answer states, for the question's kind."""
+    if kind in ("describe", "describe_video"):
+        same_objects = stated_objects(answer) == stated_objects(expected)
+        return same_objects and (kind == "describe" or stated_events(answer) == stated_events(expected))
+    if kind == "count":
+        return count_claim(answer) == count_claim(expected)
+    if kind in ("colour", "where"):
+        return last_sentence(answer) == last_sentence(expected)
+    if kind == "exists":
+        return yes_or_no(answer) == yes_or_no(expected)
+    if kind == "motion":
+        return direction(answer) == direction(expected)
+    if kind == OFF_TOPIC:
+        return answer.strip() == OFF_TOPIC_ANSWER
+    raise ValueError(f"unknown question kind {kind!r}; allowed: {', '.join((*KINDS, OFF_TOPIC))}")

@@ -1,0 +1,182 @@
+"""How people ask: a paraphrase grammar for every question kind, split into training and held-out phrasings.
+
+A phrasing is a template with slots ({things}, {kind}, {position}, {name}, {a_name}, {picture}) built from a
+few direct questions per kind, each asked plainly or with a polite opener, and from indirect clauses ("how
+many circles there are") put into frames ("Could you tell me ...?"). Some ask two things at once that the
+grounded answer covers (a count and the colours). The split is fixed by a hash of each question or clause,
+so a held-out phrasing is never drawn for training; surface noise (lower case, no final mark, stray spaces,
+colour/color, picture/image/photo/frame) is drawn per question in both splits.
+
+Requests outside the world come from their own templates, also split, and all get OFF_TOPIC_ANSWER.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from functools import cache
+
+from msd_demo.world.scene import check_split
+
+# The one answer to anything the world cannot answer: honest about what the models know.
+OFF_TOPIC_ANSWER = "I can only describe the shapes here: their colours, places, counts and motion."
+
+HELDOUT_SHARE = 0.25  # of each kind's direct questions and indirect clauses, by hash of their text
+PICTURE_WORDS = ("picture", "image", "photo", "frame")
+VIDEO_WORDS = ("video", "clip", "animation")
+
+_OPENERS = ("", "Please, ", "Hi! ", "Quick question: ", "Hello, ")
+_FRAMES = ("Can you tell me {}?", "Could you tell me {}?", "Please tell me {}.", "I'd like to know {}.",
+           "Tell me {}.", "I wonder {}.", "Do you know {}?")
+
+_DIRECT: dict[str, tuple[str, ...]] = {
+    "describe": (
+        "Describe the {picture} in detail.", "Describe this {picture}.", "What do you see in this {picture}?",
+        "What is in the {picture}?", "What objects are in this {picture} and where are they?",
+        "List every shape in the {picture} and where it is.", "Give a detailed description of the {picture}.",
+        "What shapes are there?", "How many shapes are there and what are they?", "What's in this {picture}?",
+        "Describe everything you see.", "Which shapes can you see, and where?",
+    ),
+    "describe_video": (
+        "Describe the {video} in detail.", "What happens in this {video}?", "What happens in the {video}?",
+        "Describe what you see in the {video} and what happens.", "Give a detailed description of the {video}.",
+        "What is going on in this {video}?", "Describe this {video}.", "What changes in the {video}?",
+        "Tell me what happens.", "What do you see in the {video}, and what happens?",
+        "What happens in the {video}, and how many shapes are there?", "Walk me through the {video}.",
+    ),
+    "count": (
+        "How many {things} are there?", "How many {things} are in the {picture}?", "Count the {things}.",
+        "How many {things} can you see?", "How many {things} do you see in the {picture}?",
+        "What is the number of {things}?", "Count the {things} in the {picture}.", "Number of {things}?",
+        "How many {things} are there, and what colours are they?",
+        "How many {things} are there and where are they?", "How many {things} does the {picture} show?",
+        "Can you count the {things}?",
+    ),
+    "colour": (
+        "What colour is the {kind} at the {position}?", "Which colour does the {kind} at the {position} have?",
+        "The {kind} at the {position}: what colour is it?", "What is the colour of the {kind} at the {position}?",
+        "What colour is the {kind} in the {position}?", "Tell me the colour of the {kind} at the {position}.",
+        "What colour does the {kind} at the {position} have?", "Colour of the {kind} at the {position}?",
+        "What colour is the {kind} at the {position} of the {picture}?",
+        "What colour is the {kind} at the {position}, and what else is there?",
+        "Which colour is the {kind} at the {position}?", "Name the colour of the {kind} at the {position}.",
+    ),
+    "where": (
+        "Where is the {name}?", "Where in the {picture} is the {name}?", "Where can you see the {name}?",
+        "Where's the {name}?", "In which part of the {picture} is the {name}?", "Where is the {name} located?",
+        "Find the {name}.", "Where do you see the {name}?", "Which cell is the {name} in?",
+        "Where is the {name}, and what else is there?", "Locate the {name} in the {picture}.",
+        "Where exactly is the {name}?",
+    ),
+    "exists": (
+        "Is there {a_name}?", "Is there {a_name} in the {picture}?", "Does the {picture} contain {a_name}?",
+        "Do you see {a_name}?", "Can you see {a_name}?", "Is there {a_name} anywhere?",
+        "Does the {picture} show {a_name}?", "Is there {a_name}, and if so where?", "Any {name} here?",
+        "Is {a_name} in the {picture}?", "Can you find {a_name} in the {picture}?", "Is {a_name} visible?",
+    ),
+    "motion": (
+        "Which way does the {name} move?", "In which direction does the {name} move?",
+        "Where does the {name} move?", "Which direction does the {name} go?", "Where does the {name} go?",
+        "How does the {name} move?", "Does the {name} move up, down, left or right?",
+        "Where does the {name} start and end, and which way does it move?", "What does the {name} do?",
+        "Which way is the {name} moving?", "In what direction is the {name} going?",
+        "Where does the {name} move to in the {video}?",
+    ),
+}
+
+_INDIRECT: dict[str, tuple[str, ...]] = {
+    "describe": ("what is in the {picture}", "what you see in this {picture}", "which shapes are where"),
+    "describe_video": ("what happens in the {video}", "what you see in this {video}", "what changes over time"),
+    "count": ("how many {things} there are", "how many {things} you see", "the number of {things}"),
+    "colour": ("what colour the {kind} at the {position} is", "the colour of the {kind} at the {position}",
+               "which colour the {kind} at the {position} has"),
+    "where": ("where the {name} is", "where I can find the {name}", "in which part of the {picture} the {name} is"),
+    "exists": ("whether there is {a_name}", "if there is {a_name} in the {picture}", "if you see {a_name}"),
+    "motion": ("which way the {name} moves", "where the {name} goes", "in which direction the {name} moves"),
+}
+
+QUESTION_KINDS: tuple[str, ...] = tuple(_DIRECT)
+
+
+def _is_heldout(template: str) -> bool:
+    digest = hashlib.md5(template.encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < HELDOUT_SHARE
+
+
+def _with_openers(question: str) -> list[str]:
+    return [opener + (question[0].lower() + question[1:] if opener else question) for opener in _OPENERS]
+
+
+@cache
+def phrasings(kind: str, split: str) -> tuple[str, ...]:
+    """The templates of a kind in one split. A direct question or indirect clause belongs wholly to one split,
+    with every opener or frame, so a held-out phrasing is new wording, not a known one with a new opener."""
+    if kind not in _DIRECT:
+        raise ValueError(f"unknown question kind {kind!r}; allowed: {', '.join(QUESTION_KINDS)}")
+    heldout = check_split(split) == "heldout"
+    direct = [t for q in _DIRECT[kind] if _is_heldout(q) == heldout for t in _with_openers(q)]
+    indirect = [frame.format(c) for c in _INDIRECT[kind] if _is_heldout(c) == heldout for frame in _FRAMES]
+    return tuple(dict.fromkeys(direct + indirect))
+
+
+def all_phrasings(kind: str) -> tuple[str, ...]:
+    return phrasings(kind, "train") + phrasings(kind, "heldout")
+
+
+def roughen(rng: random.Random, text: str) -> str:
+    """Ordinary typing: colour or color, lower case, no final mark, stray spaces (each now and then)."""
+    if rng.random() < 0.5:
+        text = text.replace("colour", "color")
+    if rng.random() < 0.25:
+        text = text.lower()
+    if rng.random() < 0.25:
+        text = text.rstrip("?.!")
+    if rng.random() < 0.15:
+        words = text.split(" ")
+        gap = rng.randrange(len(words))
+        text = " ".join(words[:gap]) + "  " + " ".join(words[gap:])
+    if rng.random() < 0.1:
+        text = rng.choice((" ", "  ")) + text + rng.choice(("", " "))
+    return text
+
+
+def phrase(rng: random.Random, question_kind: str, split: str, **slots: str) -> str:
+    """A question of a kind in a phrasing of `split`, its slots filled and its surface roughened."""
+    template = rng.choice(phrasings(question_kind, split))
+    words = {"picture": rng.choice(PICTURE_WORDS), "video": rng.choice(VIDEO_WORDS), **slots}
+    return roughen(rng, template.format(**words))
+
+
+# Off-topic requests: training and held-out requests come from disjoint templates and disjoint topics.
+_OFF_TOPIC = {
+    "train": (
+        ("Write a poem about {topic}.", "Tell me a joke about {topic}.", "Explain {topic} to me.",
+         "What do you think about {topic}?", "Write a short story about {topic}.", "Give me three facts about {topic}.",
+         "Translate '{topic}' into French.", "Write an email about {topic}.", "Is {topic} a good idea?"),
+        ("the sea", "my cat", "football", "the moon", "coffee", "history", "music", "trains", "the weather",
+         "dinosaurs", "cooking pasta", "the stock market"),
+        ("Who are you?", "What's the weather today?", "Hello!", "What is the capital of France?", "What time is it?",
+         "How old are you?", "Tell me about yourself.", "What is 2 + 2?", "Sing me a song."),
+    ),
+    "heldout": (
+        ("Compose a haiku on {topic}.", "Can you summarize {topic}?", "What is your opinion on {topic}?",
+         "Recommend a book about {topic}.", "Write a limerick about {topic}.", "How do I learn {topic}?",
+         "Draft a tweet about {topic}.", "Debate the pros and cons of {topic}.", "Explain {topic} like I'm five.",
+         "Give me a recipe involving {topic}."),
+        ("quantum physics", "gardening", "the Roman empire", "chess", "climate change", "jazz", "mountains",
+         "electric cars", "birthday parties", "volcanoes", "knitting", "the olympics"),
+        ("What's your name?", "Who made you?", "Good morning", "Can you browse the web?", "What day is it?",
+         "Where do you live?", "Are you a robot?", "What's the meaning of life?", "How are you?"),
+    ),
+}
+
+
+@cache
+def off_topic_requests(split: str) -> tuple[str, ...]:
+    """Every off-topic request of a split: templates x topics, and fixed ones."""
+    templates, topics, fixed = _OFF_TOPIC[check_split(split)]
+    return tuple(t.format(topic=topic) for t in templates for topic in topics) + fixed
+
+
+def off_topic_request(rng: random.Random, split: str) -> str:
+    return roughen(rng, rng.choice(off_topic_requests(split)))

@@ -1,0 +1,260 @@
+"""The visitor's world (issue 21): their words, varied pictures that keep the truth exact, grounded answers."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+
+import numpy as np
+import pytest
+from transformers import AutoProcessor
+
+from msd_demo.inputs.media import Media
+from msd_demo.inputs.prompt import build_prompt
+from msd_demo.inputs.square import enable_pad_to_square, pad_to_square, pads_to_square
+from msd_demo.training.data import blind_question
+from msd_demo.training.scoring import is_right
+from msd_demo.world import COLOURS, KINDS, POSITIONS, SHAPES, VideoScene
+from msd_demo.world.grounded import i_see
+from msd_demo.world.phrasings import (
+    OFF_TOPIC_ANSWER,
+    PICTURE_WORDS,
+    VIDEO_WORDS,
+    all_phrasings,
+    off_topic_requests,
+    phrasings,
+)
+from msd_demo.world.render import Placed
+from msd_demo.world.render_heldout import draw_heldout
+from msd_demo.world.render_varied import draw_varied
+from msd_demo.world.robust import OFF_TOPIC, ROBUST_KINDS, sample_robust_example
+from msd_demo.world.scene import BACKGROUNDS, EXTRA_BACKGROUNDS, background_shades, resolutions
+from msd_demo.world.textdata import sample_grounded_text_example
+from msd_demo.world.variety import (
+    SIZE_BANDS,
+    layout,
+    sample_style,
+    sample_varied_scene,
+    varied_backgrounds,
+    varied_resolutions,
+)
+
+PALETTE = np.array(list(COLOURS.values()), dtype=float)
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _slot_pattern(template: str) -> re.Pattern:
+    """A template as a regex over its slots' whole vocabulary, on the normalised text."""
+    names = [f"{c} {k}" for c in COLOURS for k in SHAPES]
+    vocabulary = {
+        "picture": PICTURE_WORDS + VIDEO_WORDS, "video": VIDEO_WORDS, "kind": SHAPES, "position": POSITIONS,
+        "things": ("shapes", *(f"{c} shapes" for c in COLOURS), *(f"{k}s" for k in SHAPES)),
+        "name": names, "a_name": [("an " if n[0] in "aeiou" else "a ") + n for n in names],
+    }
+    parts = re.split(r"\{(\w+)\}", _normalised(template))
+    regex = "".join(re.escape(p) if i % 2 == 0 else "(?:" + "|".join(map(re.escape, vocabulary[p])) + ")" for i, p in enumerate(parts))
+    return re.compile(regex + r"$")
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.lower().replace("color", "colour").split()).rstrip("?.!")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_has_30_phrasings_split_into_disjoint_training_and_held_out_sets(kind):
+    train, heldout = set(phrasings(kind, "train")), set(phrasings(kind, "heldout"))
+    assert len(set(all_phrasings(kind))) >= 30 and len(heldout) >= 8 and len(train) >= 30
+    assert not train & heldout
+    # Disjoint wording, not only disjoint strings: no held-out template reads as a training one.
+    train_patterns = [_slot_pattern(t) for t in train]
+    for template in heldout:
+        filled = _normalised(template.format(picture="picture", video="video", kind="circle", position="center",
+                                             things="circles", name="red circle", a_name="a red circle"))
+        assert not any(p.match(filled) for p in train_patterns), template
+
+
+def test_training_data_never_asks_in_a_held_out_phrasing():
+    patterns = {kind: ([_slot_pattern(t) for t in phrasings(kind, "train")], [_slot_pattern(t) for t in phrasings(kind, "heldout")])
+                for kind in KINDS}
+    rng = random.Random(4)
+    for _ in range(300):
+        example = sample_robust_example(rng, "train", rng.choice(KINDS), video_frames=1)
+        question = _normalised(example.question)
+        train, heldout = patterns[example.kind]
+        assert any(p.match(question) for p in train) and not any(p.match(question) for p in heldout), example.question
+    requests = {_normalised(r) for r in off_topic_requests("heldout")}
+    for _ in range(300):
+        question, answer = blind_question(rng)
+        assert _normalised(question) not in requests
+        assert not any(p.match(_normalised(question)) for kind in KINDS for p in patterns[kind][1]), question
+
+
+def test_off_topic_requests_get_the_one_fixed_answer_and_held_out_ones_are_new():
+    train, heldout = set(off_topic_requests("train")), set(off_topic_requests("heldout"))
+    assert len(heldout) >= 100 and not train & heldout
+    rng = random.Random(5)
+    for split in ("train", "heldout"):
+        for _ in range(20):
+            example = sample_robust_example(rng, split, OFF_TOPIC, video_frames=2)
+            assert example.answer == OFF_TOPIC_ANSWER
+            assert _normalised(example.question) in {_normalised(r) for r in off_topic_requests(split)}
+    texts = [sample_grounded_text_example(random.Random(seed)) for seed in range(200)]
+    assert any(answer == OFF_TOPIC_ANSWER for _, answer in texts)
+
+
+def _shape_pixels(draw, scene, shape, style) -> np.ndarray:
+    """Pixels where the shape alone, drawn clean, shows at least half its colour: [H, W] bool."""
+    clean = dataclasses.replace(style, noise=0.0, jpeg_quality=None)
+    alone = np.asarray(draw(scene.width, scene.height, scene.background, [Placed(shape, shape.row, shape.col)], clean), dtype=float)
+    background = np.array(scene.background, dtype=float)
+    return np.linalg.norm(alone - background, axis=-1) > 0.5 * np.linalg.norm(np.array(COLOURS[shape.colour]) - background)
+
+
+@pytest.mark.parametrize("draw", [draw_varied, draw_heldout], ids=["training renderer", "held-out renderer"])
+def test_varied_pictures_keep_each_shape_in_its_cell_and_its_colour(draw):
+    names = list(COLOURS)
+    for seed in range(60):
+        rng = random.Random(seed)
+        scene = sample_varied_scene(rng, "heldout", aspect=rng.choice((None, 3.0, 1 / 3)))
+        style = sample_style(rng, scene, heldout_renderer=draw is draw_heldout)
+        placed = [Placed(s, s.row, s.col) for s in scene.objects]
+        image = np.asarray(draw(scene.width, scene.height, scene.background, placed, style), dtype=float)
+        assert image.shape == (scene.height, scene.width, 3)
+        cell_w, cell_h = scene.width / 3, scene.height / 3
+        for shape in scene.objects:
+            ys, xs = np.nonzero(_shape_pixels(draw, scene, shape, style))
+            assert len(xs) >= 9, (seed, shape)
+            assert (int(xs.mean() // cell_w), int(ys.mean() // cell_h)) == (shape.col, shape.row)
+            assert shape.col * cell_w - 1 <= xs.min() and xs.max() <= (shape.col + 1) * cell_w
+            assert shape.row * cell_h - 1 <= ys.min() and ys.max() <= (shape.row + 1) * cell_h
+            median = np.median(image[ys, xs], axis=0)  # with noise and JPEG artefacts
+            assert names[int(np.argmin(((PALETTE - median) ** 2).sum(1)))] == shape.colour, (seed, shape, style)
+
+
+def test_shape_sizes_stay_in_their_named_bands():
+    for seed in range(40):
+        rng = random.Random(seed)
+        scene = sample_varied_scene(rng, "train")
+        drawn = layout(scene.width, scene.height, [Placed(s, s.row, s.col) for s in scene.objects], sample_style(rng, scene))
+        for shape, item in zip(scene.objects, drawn):
+            low, high = SIZE_BANDS[shape.size]
+            assert low - 1e-9 <= 2 * item.half / min(scene.width, scene.height) * 3 <= high + 1e-9
+
+
+def test_held_out_pictures_use_shades_and_sizes_training_never_saw_and_aspects_run_4_to_1():
+    train, heldout = set(varied_resolutions("train")), set(varied_resolutions("heldout"))
+    assert not train & (heldout | set(resolutions("heldout"))) and not heldout & set(resolutions("train"))
+    assert {(512, 128), (128, 512), (384, 128), (128, 384)} <= train
+    assert varied_resolutions("heldout", 3.0) and varied_resolutions("heldout", 1 / 3)
+    shades = {split: {rgb for _, rgb in varied_backgrounds(split)} for split in ("train", "heldout")}
+    old_train = {rgb for _, rgb in background_shades("train")}
+    assert not shades["heldout"] & (shades["train"] | old_train)
+    assert {"white", "mid grey", "navy"} <= {name for name, _ in varied_backgrounds("train")}
+    families = {**BACKGROUNDS, **EXTRA_BACKGROUNDS}
+    for name, rgb in varied_backgrounds("train") + varied_backgrounds("heldout"):  # each shade is nearest its own family
+        assert min(families, key=lambda f: sum((a - b) ** 2 for a, b in zip(families[f], rgb))) == name
+
+
+def test_the_two_renderers_draw_the_same_scene_differently():
+    rng = random.Random(8)
+    scene = sample_varied_scene(rng, "heldout")
+    style = dataclasses.replace(sample_style(rng, scene), noise=0.0, jpeg_quality=None, outline=0.0, antialias=True)
+    placed = [Placed(s, s.row, s.col) for s in scene.objects]
+    a, b = (np.asarray(d(scene.width, scene.height, scene.background, placed, style)) for d in (draw_varied, draw_heldout))
+    assert (a != b).any(axis=-1).mean() > 0.001
+
+
+def _said_count(answer: str) -> int:
+    word = re.findall(r"there (?:is|are) (\w+) ", answer)[-1]
+    return _NUMBERS.index(word)
+
+
+def test_grounded_answers_first_say_what_is_seen_then_answer_exactly():
+    rng = random.Random(9)
+    for _ in range(60):
+        for kind in ("count", "colour", "where", "exists"):
+            example = sample_robust_example(rng, "heldout", kind, video_frames=1)
+            scene, answer = example.scene, example.answer
+            assert answer.startswith(i_see(scene.objects) + " ")
+            if kind == "count":
+                things = re.findall(r"there (?:is|are) \w+ ([a-z ]+)\.$", answer)[0]
+                counted = [s for s in scene.objects if things.rstrip("s") in ("shape", s.kind, f"{s.colour} shape")]
+                assert _said_count(answer) == len(counted), answer
+            if kind == "where" and "There is no" not in answer:
+                shape = next(s for s in scene.objects if f"The {s.name} is at" in answer)
+                assert answer.endswith(f"is at the {shape.position}.")
+            if kind == "exists":
+                name = re.search(r"(?:Yes, there is an?|No, there is no) (\w+ \w+)", answer).group(1)
+                assert answer.split(". ")[-1].startswith("Yes") == any(s.name == name for s in scene.objects)
+
+
+def test_motion_answers_say_start_end_then_the_direction():
+    rng = random.Random(10)
+    for _ in range(40):
+        example = sample_robust_example(rng, "heldout", "motion", video_frames=2)
+        video: VideoScene = example.scene
+        move = next(e for e in video.events if e.kind == "move" and e.shape.name in _normalised(example.question))
+        assert example.answer.startswith("At the start, I see ")
+        assert example.answer.endswith(
+            f"The {move.shape.name} is at the {move.shape.position} at the start and at the {move.destination} at the end, "
+            f"so it moves {move.direction}."
+        )
+
+
+@pytest.mark.parametrize("kind", ROBUST_KINDS)
+def test_scoring_accepts_the_worlds_answer_and_rejects_a_changed_fact(kind):
+    rng = random.Random(11)
+    change = {
+        "describe": lambda a: a.replace(" at the ", " at the far ", 1),
+        "describe_video": lambda a: a.replace(" at the ", " at the far ", 1),
+        "count": lambda a: re.sub(r"(there (?:is|are)) (\w+)", lambda m: f"{m[1]} {'no' if m[2] != 'no' else 'one'}", a),
+        "colour": lambda a: a[:-1] + "ish.", "where": lambda a: a[:-1] + " corner.",
+        "exists": lambda a: a.replace("Yes,", "No,") if "Yes," in a else a.replace("No,", "Yes,"),
+        "motion": lambda a: re.sub(r"moves (\w+)\.$", "moves nowhere.", a), OFF_TOPIC: lambda a: a + " Sorry.",
+    }
+    for _ in range(5):
+        example = sample_robust_example(rng, "heldout", kind, video_frames=2)
+        assert is_right(kind, example.answer, example.answer)
+        assert not is_right(kind, example.answer, change[kind](example.answer)), example.answer
+
+
+def test_scoring_reads_the_shipped_targets_old_answer_forms():
+    assert is_right("count", "I see a red circle at the top left. One of them is a circle, so there is one circle.",
+                    "There is one circle: a small red circle at the top left.")
+    assert is_right("motion", "... so it moves up.", "The red circle moves up from the center to the top middle.")
+    assert is_right("describe_video", "At the start, there is one shape on a cream background. There is a small red circle at the center. "
+                    "Then the red circle moves from the center to the top middle, so it moves up.",
+                    "At the start, there is one shape on a cream background. There is a large red circle at the center. "
+                    "Then the red circle moves up from the center to the top middle.")
+
+
+def test_pad_to_square_centres_the_picture_on_its_own_background():
+    rng = random.Random(12)
+    scene = sample_varied_scene(rng, "heldout", aspect=3.0)
+    style = dataclasses.replace(sample_style(rng, scene), noise=0.0, jpeg_quality=None)
+    image = draw_varied(scene.width, scene.height, scene.background, [Placed(s, s.row, s.col) for s in scene.objects], style)
+    square = pad_to_square(image)
+    assert square.size == (scene.width, scene.width)
+    top = (scene.width - scene.height) // 2
+    assert square.getpixel((0, 0)) == scene.background and square.getpixel((scene.width - 1, scene.width - 1)) == scene.background
+    assert np.array_equal(np.asarray(square)[top : top + scene.height], np.asarray(image))
+
+
+def test_the_pad_switch_is_off_for_the_shipped_target_and_travels_with_a_saved_processor(tmp_path):
+    processor = AutoProcessor.from_pretrained("models/target")
+    assert not pads_to_square(processor)
+    example = sample_robust_example(random.Random(13), "heldout", "describe", aspect=3.0)
+    media = Media(frames=tuple(example.media), kind="image", name="wide")
+    squashed = build_prompt(processor, example.question, media, "cpu").model_inputs["pixel_values"]
+    enable_pad_to_square(processor)
+    processor.save_pretrained(tmp_path)
+    reloaded = AutoProcessor.from_pretrained(tmp_path)
+    assert pads_to_square(reloaded)
+    padded = build_prompt(reloaded, example.question, media, "cpu").model_inputs["pixel_values"]
+    expected = reloaded.image_processor([pad_to_square(example.media[0])], return_tensors="pt")["pixel_values"]
+    assert torch_equal(padded, expected) and not torch_equal(padded, squashed)
+
+
+def torch_equal(a, b) -> bool:
+    return a.shape == b.shape and bool((a == b).all())
