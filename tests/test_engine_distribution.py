@@ -10,6 +10,7 @@ often and rejected often, so both the accept rule and the residual norm(max(0, p
 import copy
 from collections import Counter
 
+import pytest
 import torch
 from scipy.stats import chisquare
 
@@ -26,6 +27,7 @@ SAMPLING = dict(temperature=0.5, top_p=0.9)
 TRIALS = 400
 
 
+@pytest.mark.slow
 def test_the_second_token_is_distributed_as_the_targets(llava_lineup):
     """The first token comes from the target's prefill; the second from verifying the first draft (accepted, or
     the residual norm(max(0, p - q)) sampled on rejection). Given the first, the second must follow p."""

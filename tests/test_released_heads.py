@@ -191,6 +191,7 @@ def test_a_head_not_cached_offline_names_its_repo(lineups, monkeypatch):
         lineup.drafter("msd")
 
 
+@pytest.mark.slow
 def test_presets_json_lists_the_released_heads_with_their_hub_ids():
     result = subprocess.run([sys.executable, "-m", "msd_demo", "presets", "--json"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60)

@@ -91,6 +91,7 @@ def test_dynamic_chains_stop_early_and_stay_identical(llava_lineup):
     assert any(0 < len(step.drafted) < 8 for step in run.steps[:-2])  # the random draft is rarely sure
 
 
+@pytest.mark.slow
 def test_tree_sampling_is_distributed_as_the_target(llava_lineup):
     """The first two tokens over many seeds, through the whole engine, with a draft whose vocabulary is narrower
     than the target's (padded): their joint law is p(t1) p(t2 | t1), computed from the target directly."""

@@ -29,9 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_decoding_arguments(bench)
     bench.add_argument("--json", required=True, metavar="OUT", help="where to write the results")
     report = commands.add_parser("report", help="print a bench JSON's tables (--markdown: as in the README)")
-    report.add_argument("bench_json", metavar="BENCH.json", nargs="+",
+    report.add_argument("bench_json", metavar="BENCH.json", nargs="*",
                         help="what `bench --json` wrote; several (e.g. one per gamma): one table of speedup (tau) per bench")
     report.add_argument("--markdown", action="store_true", help="markdown tables, as the README's")
+    report.add_argument("--update", metavar="FILE.md", help="regenerate every '<!-- table from ... -->' table in FILE.md")
     presets = commands.add_parser("presets", help="list the model presets")
     presets.add_argument("--json", action="store_true", help="one JSON object: each preset's target and drafters' sources")
     return parser

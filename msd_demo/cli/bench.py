@@ -11,7 +11,7 @@ import torch
 from msd_demo.cli.arguments import decode_config
 from msd_demo.errors import UserInputError
 from msd_demo.measure.bench import DEFAULT_SUITE, read_suite, run_bench
-from msd_demo.measure.tables import markdown_report, read_bench, text_report, text_reports
+from msd_demo.measure.tables import markdown_report, read_bench, refresh_marked_tables, text_report, text_reports
 from msd_demo.presets.catalog import get_preset
 from msd_demo.presets.lineup import load_lineup
 
@@ -37,6 +37,12 @@ def bench_command(args, argv: list[str]) -> int:
 
 
 def report_command(args) -> int:
+    if args.update:  # paths in the markers are relative to the file's folder
+        readme = Path(args.update)
+        readme.write_text(refresh_marked_tables(readme.read_text(), readme.resolve().parent))
+        return 0
+    if not args.bench_json:
+        raise UserInputError("give one or more bench JSON files (or --update FILE.md).")
     results = [read_bench(path) for path in args.bench_json]
     print(markdown_report(results) if args.markdown else text_reports(results), end="" if args.markdown else "\n")
     return 0

@@ -5,11 +5,23 @@ docs/bench/tiny.json --markdown`), and tests/test_readme_figures.py regenerates 
 """
 
 import json
+import re
 from pathlib import Path
 
 from msd_demo.errors import UserInputError
 
 MEDIA_NAMES = {"image": "images", "video": "videos"}
+# A generated table in a markdown file: the JSON it is made from, the table, the end marker.
+MARKED_TABLE = re.compile(r"(?P<start><!-- table from (?P<paths>[^>]+?) -->\n)(?P<table>.*?)(?P<end><!-- end of table -->)", re.DOTALL)
+
+
+def refresh_marked_tables(text: str, root: Path) -> str:
+    """Every marked table regenerated from its JSON (paths relative to root); the rest of the text as it was."""
+    def regenerated(match: re.Match) -> str:
+        results = [read_bench(root / path) for path in match["paths"].split()]
+        return match["start"] + markdown_report(results) + "\n" + match["end"]
+
+    return MARKED_TABLE.sub(regenerated, text)
 
 
 def read_bench(path: str | Path) -> dict:
@@ -30,7 +42,8 @@ def markdown_report(results: list[dict]) -> str:
     and 12): how each was made, and one table of speedup (tau) per drafter, a column per bench."""
     if len(results) == 1:
         return "\n\n".join([_provenance(results[0]), _overall_markdown(results[0]), _by_media_markdown(results[0])]) + "\n"
-    return "\n\n".join(["\n".join(f"- {_provenance(result)}" for result in results), _columns_markdown(results)]) + "\n"
+    table = _columns_markdown(results) if _only_gamma_differs(results) else _shapes_markdown(results)
+    return "\n\n".join(["\n".join(f"- {_provenance(result)}" for result in results), table]) + "\n"
 
 
 def text_reports(results: list[dict]) -> str:
@@ -45,7 +58,7 @@ def _provenance(result: dict) -> str:
         machine += f" under a load average of {settings['load_average_15_minutes']:.1f} over the run's last 15 minutes"
     return (
         f"Made by `{command}` on {machine}, {settings['dtype']}: preset `{settings['preset']}`, {settings['rows']} rows, "
-        f"{settings['repeats']} repeat(s), gamma {settings['gamma']}, at most {settings['max_new_tokens']} new tokens, "
+        f"{settings['repeats']} repeat(s), {draft_shape(settings)}, at most {settings['max_new_tokens']} new tokens, "
         f"temperature {settings['temperature']:g}. Baseline: our target-only loop {baseline['tokens_per_second']:.0f} tokens/s, "
         f"transformers `generate()` {baseline['hf_generate_tokens_per_second']:.0f} tokens/s."
     )
@@ -72,6 +85,37 @@ def _columns_markdown(results: list[dict]) -> str:
     for name in results[0]["drafters"]:
         cells = [_speedup_and_tau(r["drafters"].get(name)) for r in results]
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def draft_shape(settings: dict) -> str:
+    """How a bench drafted: a chain of gamma, a dynamic chain, or an EAGLE-2 tree (top-k, depth, nodes)."""
+    tree, threshold = settings.get("tree"), settings.get("dynamic_threshold") or 0.0
+    if tree:
+        shape = f"tree: top-k {tree['top_k']}, depth {tree['depth']}, {tree['nodes']} nodes"
+    else:
+        shape = f"chain, gamma {settings['gamma']}"
+    return shape + (f", stop below cumulative q {threshold:g}" if threshold else "")
+
+
+def _only_gamma_differs(results: list[dict]) -> bool:
+    return all(not r["settings"].get("tree") and not r["settings"].get("dynamic_threshold") for r in results)
+
+
+def _shapes_markdown(results: list[dict]) -> str:
+    """One row per drafter and draft shape: what the shape costs the target (nodes and verify ms per step)
+    against what it buys (tau) and the end-to-end speedup."""
+    header = "| drafter | draft shape | nodes / step | draft ms / step | verify ms / step | tau | alpha | speedup | identical |"
+    lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
+    for name in results[0]["drafters"]:
+        for result in results:
+            d = result["drafters"].get(name)
+            if d is None:
+                continue
+            cells = [f"`{name}`", draft_shape(result["settings"]), _optional(d.get("nodes_per_step")),
+                     f"{d['draft_seconds_per_step'] * 1000:.1f}", f"{d['verify_seconds_per_step'] * 1000:.1f}",
+                     f"{d['mean_accepted_tokens']:.2f}", f"{d['acceptance_rate']:.2f}", _speedup_with_spread(d), _identical(d)]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -93,6 +93,8 @@ VISPEC_LLAVA_15, VISPEC_LLAVA_16 = "JLKang/ViSpec-llava-1.5-7b-hf", "JLKang/ViSp
 VISPEC_QWEN25VL = "JLKang/ViSpec-Qwen2.5-VL-7B-Instruct"
 # MSD's LLaVA-1.5 images were padded to a square with the CLIP mean ("pad"), as LLaVA-1.5 itself was trained.
 LLAVA_15_PAD = {"do_pad": True}
+# At most 512 visual tokens an image (a frame): Qwen's default allows 16,000 for a 12 MP photo.
+QWEN_IMAGE_SIZE = {"size": {"longest_edge": 512 * 28 * 28, "shortest_edge": 4 * 28 * 28}}
 LLAVA_HARDWARE = "one GPU with 24 GB or more (A10G, L4, L40S, A100, H100), or ZeroGPU"
 
 # Hub presets: the same code path, weights from the hub on first use (sizes: parameters; bf16 = 2 bytes each).
@@ -115,8 +117,7 @@ HUB_PRESETS = [
                     "over the shared ids), a text-only Qwen2.5 0.5B draft and ViSpec's released head",
         hardware="one GPU with 40 GB or more (A100, L40S, H100), two 24 GB GPUs (device_map), or ZeroGPU",
         size="target 8.3B, drafts 3.8B and 0.5B, head 1.2B: about 28 GB in bf16",
-        # At most 512 visual tokens an image (a frame): Qwen's default allows 16,000 for a 12 MP photo.
-        processor_options={"size": {"longest_edge": 512 * 28 * 28, "shortest_edge": 4 * 28 * 28}},
+        processor_options=QWEN_IMAGE_SIZE,
         released_heads={"vispec": "vispec"},
         tree_defaults={"vispec": VISPEC_TREE},
     ),
@@ -140,7 +141,7 @@ HUB_PRESETS = [
         description="Qwen2-VL 7B target (M-RoPE); Qwen2-VL 2B draft and MSD's released head",
         hardware="one GPU with 40 GB or more (A100, L40S, H100), two 24 GB GPUs (device_map), or ZeroGPU",
         size="target 8.3B, draft 2.2B, head 1.2B: about 23 GB in bf16",
-        processor_options={"size": {"longest_edge": 512 * 28 * 28, "shortest_edge": 4 * 28 * 28}},
+        processor_options=QWEN_IMAGE_SIZE,
         released_heads={"msd": "msd-qwen2vl"},
         tree_defaults={"msd": MSD_TREE},
     ),
