@@ -170,10 +170,10 @@ EOS = 2
 
 def eos_step() -> Step:
     """Two accepted drafts, the second one EOS; the target's top candidate at the next position is EOS too."""
-    drafted = (DraftToken(7, " star", 0.9, 0.95, 1.0), DraftToken(EOS, "</s>", 0.8, 0.9, 1.0))
+    drafted = (DraftToken(7, " star", 0.9, 0.95, 1.0, parent=-1), DraftToken(EOS, "</s>", 0.8, 0.9, 1.0, parent=0))
     emitted = (Token(7, " star", "accepted", 0.95), Token(EOS, "</s>", "accepted", 0.9))
     top = tuple((Candidate(EOS, "</s>", 0.9), Candidate(8, ".", 0.05)) for _ in range(3))
-    return Step(1, drafted, 2, emitted, 0.001, 0.002, target_top=top)
+    return Step(1, drafted, 2, emitted, 0.001, 0.002, target_top=top, accepted_path=(0, 1))
 
 
 def test_eos_is_a_marked_chip_not_its_text():

@@ -65,7 +65,7 @@ def tree_html(step: Step, root: Token | None = None, eos_ids: frozenset[int] = f
            f'aria-label="draft tree of {len(step.drafted)} nodes">{"".join(edges)}{"".join(drawn)}</svg>')
     fates = node_fates(step, eos_ids)
     counts = {fate: fates.count(fate) for fate in ("accepted", "rejected", "unjudged")}
-    depth = max((_depth(step, index) for index in range(len(step.drafted))), default=0)
+    depth = max((node_depth(step, index) for index in range(len(step.drafted))), default=0)
     caption = (f"{len(step.drafted)} drafted nodes, depth {depth}: "
                f"{counts['accepted']} accepted, {counts['rejected']} refused, {counts['unjudged']} never judged")
     data = " ".join(f'data-{fate}="{count}"' for fate, count in counts.items())
@@ -92,7 +92,8 @@ def tree_legend_html() -> str:
 def _used_path(step: Step) -> tuple[int, ...]:
     """The accepted nodes that were emitted: an EOS on the path ends the answer, and the rest go unused."""
     emitted = sum(token.kind == "accepted" for token in step.emitted)
-    return step.accepted_path[:emitted]
+    path = step.accepted_path or tuple(range(step.accepted))  # a hand-built chain may leave the path implicit
+    return path[:emitted]
 
 
 def _final_token(step: Step) -> Token | None:
@@ -102,13 +103,14 @@ def _final_token(step: Step) -> Token | None:
 
 
 def _nodes(step: Step, root: Token | None, eos_ids: frozenset[int]) -> list[Node]:
-    root_text = root.text if root else "root"
+    root_text = _shown(root.text, root.token_id, eos_ids) if root else "root"
     root_title = f"root: the last emitted token {root_text!r}; the draft grows from it" if root else \
         "root: the last emitted token (the prefill's); the draft grows from it"
     nodes = [Node(-1, None, "root", _label(root_text), root_title, bool(root and root.token_id in eos_ids))]
     fates, used = node_fates(step, eos_ids), _used_path(step)
     for index, draft in enumerate(step.drafted):
-        title = f"{_fate_text(step, index, fates[index], used)}\n{draft.text!r} (depth {_depth(step, index)})\n" + \
+        text = _shown(draft.text, draft.token_id, eos_ids)
+        title = f"{_fate_text(step, index, fates[index], used, eos_ids)}\n{text!r} (depth {node_depth(step, index)})\n" + \
             f"q = {draft.q:.3f}, p = {draft.p:.3f}, min(1, p/q) = {_ratio(draft.p, draft.q):.2f}"
         eos = draft.token_id in eos_ids
         nodes.append(Node(index, draft.parent, fates[index], _label(draft.text), _eos_title(title, eos), eos))
@@ -117,12 +119,12 @@ def _nodes(step: Step, root: Token | None, eos_ids: frozenset[int]) -> list[Node
         why = ("bonus: the path reached a leaf, so the verify pass gives one more token" if final.kind == "bonus"
                else "the target's correction: its own token where the children were refused")
         eos = final.token_id in eos_ids
-        title = _eos_title(f"{why}\n{final.text!r}\np = {final.p:.3f}", eos)
+        title = _eos_title(f"{why}\n{_shown(final.text, final.token_id, eos_ids)!r}\np = {final.p:.3f}", eos)
         nodes.append(Node(-2, used[-1] if used else -1, final.kind, _label(final.text), title, eos))
     return nodes
 
 
-def _fate_text(step: Step, index: int, fate: str, used: tuple[int, ...]) -> str:
+def _fate_text(step: Step, index: int, fate: str, used: tuple[int, ...], eos_ids: frozenset[int]) -> str:
     if fate == "accepted":
         return "accepted: on the path the target kept"
     if fate == "unjudged":
@@ -130,7 +132,8 @@ def _fate_text(step: Step, index: int, fate: str, used: tuple[int, ...]) -> str:
     kept = next((node for node in used if step.drafted[node].parent == step.drafted[index].parent), None)
     if kept is None:
         return "rejected: refused by the target"
-    return f"rejected: the target kept the sibling {step.drafted[kept].text!r}"
+    sibling = step.drafted[kept]
+    return f"rejected: the target kept the sibling {_shown(sibling.text, sibling.token_id, eos_ids)!r}"
 
 
 def _layout(nodes: list[Node]) -> tuple[dict[int, int], dict[int, int]]:
@@ -199,11 +202,17 @@ def _label(text: str) -> str:
     return shown if len(shown) <= LABEL_CHARS else shown[: LABEL_CHARS - 1] + "…"
 
 
+def _shown(text: str, token_id: int, eos_ids: frozenset[int]) -> str:
+    """An EOS token's text ("</s>") is never shown: it reads as markup; the chip says EOS."""
+    return "EOS" if token_id in eos_ids else text
+
+
 def _eos_title(title: str, eos: bool) -> str:
     return f"{EOS_TITLE}\n{title}" if eos else title
 
 
-def _depth(step: Step, index: int) -> int:
+def node_depth(step: Step, index: int) -> int:
+    """1 for a child of the root."""
     depth = 0
     while index >= 0:
         depth, index = depth + 1, step.drafted[index].parent
