@@ -166,7 +166,7 @@ def test_the_ui_handler_streams_then_finishes():
     outputs = list(wiring.run_in_ui(IMAGE, None, QUESTION, "tiny", "prompt-lookup", 4, 0.0, 24, 0))
     final = outputs[-1]
     assert 'data-tokens="24"' in final[0] and 'data-tokens="24"' in final[1] and "identical" in final[2]
-    assert all(figure is not None for figure in final[3:7]) and "Step" in final[9]
+    assert all(figure is not None for figure in final[4:8]) and "Step" in final[10]
 
 
 def test_examples_point_at_shipped_files():
