@@ -120,5 +120,15 @@ def test_the_live_view_shows_the_latest_steps_tree_grown_from_the_previous_steps
     prefill = Step(0, (), 0, (Token(9, " is", "target", 0.5),), 0.0, 0.01, is_prefill=True)
     assert "appears here" in latest_tree_html((prefill,))
     html = latest_tree_html((prefill, chain_step(accepted=1)))
-    assert "step 1: drafted 4, accepted 1" in html and "msd-tree-live" in html
+    assert "the draft tree of step 1" in html and 'data-nodes="4"' in html and "msd-tree-live" in html
     assert "&#x27; is&#x27;" in titles(html, "root")[0]
+
+
+def test_after_an_accepted_eos_nothing_below_it_counts_as_judged():
+    """The answer ends at an accepted EOS: the path's later nodes and the EOS node's children go grey."""
+    drafted = (DraftToken(EOS, "</s>", 0.9, 0.9, 1.0, parent=-1), DraftToken(11, " x", 0.9, 0.9, 1.0, parent=0),
+               DraftToken(12, " y", 0.1, 0.1, 0.0, parent=0))
+    step = Step(2, drafted, 2, (Token(EOS, "</s>", "accepted", 0.9),), 0.001, 0.002, accepted_path=(0, 1))
+    assert node_fates(step, frozenset({EOS})) == ("accepted", "unjudged", "unjudged")
+    html = tree_html(step, eos_ids=frozenset({EOS}))
+    assert "corrected" not in node_kinds(html) and "bonus" not in node_kinds(html) and "&lt;/s&gt;" not in html

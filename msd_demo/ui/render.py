@@ -135,7 +135,7 @@ CSS = """
 .msd-candidate-pair { white-space: nowrap; margin-right: 6px; }
 .msd-tree { margin: 6px 0; }
 .msd-tree-scroll { overflow: auto; max-height: 460px; }
-.msd-tree-live .msd-tree-scroll { max-height: none; overflow: hidden; }
-.msd-tree-live svg { max-width: 100%; max-height: 220px; width: auto; height: auto; }
+.msd-tree-live .msd-tree-scroll { max-height: 260px; overflow-x: hidden; overflow-y: auto; }
+.msd-tree-live svg { max-width: 100%; width: auto; height: auto; }
 .msd-error { padding: 8px 12px; border-radius: 8px; background: #ffe3e3; color: #8a1010; border: 1px solid #f5a5a5; }
 """

@@ -80,8 +80,7 @@ def latest_tree_html(speculative: tuple[Step, ...], eos_ids: frozenset[int] = fr
         return '<div class="msd-tree msd-tree-live msd-note">The latest step\'s draft tree appears here.</div>'
     step, before = speculative[-1], speculative[-2]
     root = before.emitted[-1] if before.emitted else None
-    heading = (f'<div class="msd-note">step {len(speculative) - 1}: drafted {len(step.drafted)}, '
-               f'accepted {step.accepted}</div>')
+    heading = f'<div class="msd-note">the draft tree of step {len(speculative) - 1}, the latest</div>'
     return heading + tree_html(step, root, eos_ids, live=True)
 
 
@@ -199,6 +198,7 @@ def _edge(rows: dict[int, int], depths: dict[int, int], parent: Node, child: Nod
 
 def _label(text: str) -> str:
     shown = text.replace("\n", "↵").replace("\t", "→")
+    shown = shown if shown.strip() else shown.replace(" ", "␣")  # a lone space would look like an empty node
     return shown if len(shown) <= LABEL_CHARS else shown[: LABEL_CHARS - 1] + "…"
 
 
