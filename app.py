@@ -7,6 +7,7 @@ pure rendering). `python app.py` serves it (GRADIO_SERVER_NAME / GRADIO_SERVER_P
 import msd_demo.ui.gpu  # noqa: F401, I001  first: on a ZeroGPU Space, spaces must be imported before torch
 import gradio as gr
 
+from msd_demo.engine.tree import MAX_TOP_K
 from msd_demo.limits import LIMITS
 from msd_demo.startup import read_environment
 from msd_demo.presets.catalog import PRESETS
@@ -17,6 +18,7 @@ from msd_demo.ui.handler import Settings
 from msd_demo.ui.inspector import inspector_html
 from msd_demo.ui.render import CSS, legend_html, speculative_panel_html, target_panel_html
 from msd_demo.ui.replay import SPEEDS
+from msd_demo.ui.tree_view import latest_tree_html
 from msd_demo.ui.uploads import upload_cleanup
 
 handler.configure(read_environment())  # the app's start-up: limits, models folder, preset, threads
@@ -57,6 +59,19 @@ def settings_controls():
     return preset, preset_description, drafter, description, gamma, temperature, max_new_tokens, seed
 
 
+def draft_controls():
+    """Chains of gamma tokens, EAGLE-2 trees of a chosen shape, or dynamic chains that stop below a threshold."""
+    draft = gr.Radio(list(handler.DRAFTS), value="chain", label="draft", elem_id="draft-choice")
+    with gr.Group(visible=False) as tree_shape:
+        top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULTS.tree_top_k, step=1, label="tree top-k (children per node)")
+        depth = gr.Slider(1, 16, value=DEFAULTS.tree_depth, step=1, label="tree depth")
+        nodes = gr.Slider(1, 64, value=DEFAULTS.tree_nodes, step=1, label="tree nodes (budget)")
+    threshold = gr.Slider(0.01, 0.99, value=handler.DYNAMIC_CHAIN_THRESHOLD, step=0.01, visible=False,
+                          label="dynamic threshold (stop once the path's cumulative q is below)")
+    draft.change(wiring.draft_shown, draft, [tree_shape, threshold], api_visibility="private")
+    return draft, top_k, depth, nodes, threshold
+
+
 def api_endpoint():
     """/compare for clients: hidden inputs whose values are the API's defaults."""
     with gr.Column(visible=False):
@@ -68,9 +83,15 @@ def api_endpoint():
         max_new_tokens = gr.Number(DEFAULTS.max_new_tokens, precision=0, label="max_new_tokens")
         preset = gr.Textbox(DEFAULTS.preset, label="preset")
         seed = gr.Number(DEFAULTS.seed, precision=0, label="seed")
+        tree = gr.Checkbox(False, label="tree")  # false: chains of gamma tokens
+        top_k = gr.Number(DEFAULTS.tree_top_k, precision=0, label="tree_top_k")
+        depth = gr.Number(DEFAULTS.tree_depth, precision=0, label="tree_depth")
+        nodes = gr.Number(DEFAULTS.tree_nodes, precision=0, label="tree_nodes")
+        threshold = gr.Number(DEFAULTS.dynamic_threshold, label="dynamic_threshold")
         result = gr.JSON(label="result")
         trigger = gr.Button()
-    trigger.click(wiring.compare_api, [media, prompt, drafter, gamma, temperature, max_new_tokens, preset, seed],
+    trigger.click(wiring.compare_api, [media, prompt, drafter, gamma, temperature, max_new_tokens, preset, seed,
+                                       tree, top_k, depth, nodes, threshold],
                   result, api_name="compare", concurrency_id=ENGINE)
 
 
@@ -103,6 +124,7 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
                 stop = gr.Button("Stop", variant="stop")
             with gr.Accordion("Settings", open=True):
                 preset, preset_description, drafter, description, gamma, temperature, max_new_tokens, seed = settings_controls()
+                draft, top_k, depth, nodes, threshold = draft_controls()
         with gr.Column(scale=2):
             gr.HTML(legend_html())
             with gr.Row():
@@ -112,6 +134,7 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
                 with gr.Column():
                     gr.Markdown("### Speculative (drafter)")
                     speculative_panel = gr.HTML(speculative_panel_html(()), elem_id="speculative-panel")
+                    live_tree = gr.HTML(latest_tree_html(()), elem_id="live-tree")
             stats = gr.HTML(elem_id="stats")
             with gr.Accordion("Replay the last run", open=True):
                 play, pause, back, forward, speed, replay_position, replay_status = replay_controls()
@@ -131,8 +154,9 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
         gr.Markdown(how_it_works_markdown())
     api_endpoint()
 
-    inputs = [image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed]
-    shown = [target_panel, speculative_panel, stats, acceptance_plot, latency_plot, race_plot, expected_plot]
+    inputs = [image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed,
+              draft, top_k, depth, nodes, threshold]
+    shown = [target_panel, speculative_panel, stats, live_tree, acceptance_plot, latency_plot, race_plot, expected_plot]
     outputs = shown + [inspected_steps, step_number, inspector, replay_position, replay_status]
     replay_outputs = shown + [step_number, inspector, replay_position, replay_status]
     # The replay's clicks skip the queue: they run no model, and must not wait behind runs.

@@ -67,4 +67,23 @@ def test_the_api_is_documented_under_its_name(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert "/compare" in endpoints
     names = [parameter["parameter_name"] for parameter in endpoints["/compare"]["parameters"]]
-    assert names == ["media", "prompt", "drafter", "gamma", "temperature", "max_new_tokens", "preset", "seed"]
+    assert names == ["media", "prompt", "drafter", "gamma", "temperature", "max_new_tokens", "preset", "seed",
+                     "tree", "tree_top_k", "tree_depth", "tree_nodes", "dynamic_threshold"]
+
+
+def test_the_api_drafts_trees_when_asked_and_chains_by_default(client):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    image = handle_file(str(ASSETS_DIR / "shapes_1.png"))
+    tree = client.predict(media=image, prompt=QUESTION, drafter="model", max_new_tokens=12, tree=True, tree_top_k=3,
+                          tree_depth=2, tree_nodes=6, api_name="/compare")
+    assert tree["tree"] == {"top_k": 3, "depth": 2, "nodes": 6} and tree["identical"] is True
+    assert any(sum(node["parent"] == -1 for node in step["tree"]["nodes"]) == 3 for step in tree["speculative"]["steps"])
+    chain = client.predict(media=image, prompt=QUESTION, drafter="model", max_new_tokens=12, api_name="/compare")
+    assert chain["tree"] is None and chain["dynamic_threshold"] == 0
+    assert all(len(step["tree"]["nodes"]) <= chain["gamma"] for step in chain["speculative"]["steps"])
+    with pytest.raises(AppError, match="tree top-k must be between 1 and 16, got 0"):
+        client.predict(media=image, prompt=QUESTION, tree=True, tree_top_k=0, api_name="/compare")
+    with pytest.raises(AppError, match=r"the dynamic threshold must be in \[0, 1\), got 1.5"):
+        client.predict(media=image, prompt=QUESTION, dynamic_threshold=1.5, api_name="/compare")

@@ -68,7 +68,8 @@ def test_the_stop_button_reaches_the_run_of_its_own_session_only(target_model):
         def __init__(self, session_hash):
             self.session_hash = session_hash
 
-    mine = wiring.run_in_ui(None, IMAGE, QUESTION, handler.default_preset(), "model", 3, 0.0, 1024, 0, Session("mine"))
+    mine = wiring.run_in_ui(None, IMAGE, QUESTION, handler.default_preset(), "model", 3, 0.0, 1024, 0,
+                             gradio_request=Session("mine"))
     with recorded_forwards(target_model) as forwards:
         next(mine)
         wiring.stop_run(Session("someone else"))

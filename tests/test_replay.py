@@ -119,31 +119,33 @@ def test_the_replay_views_follow_the_position(recording):
                     if frame.run == "speculative" and recording.snapshot(i).comparison().speculative.steps)
     outputs = replay_wiring.seek(position)
     assert len(outputs) == replay_wiring.OUTPUTS
-    target_panel, speculative_panel, stats = outputs[:3]
+    target_panel, speculative_panel, stats, live_tree = outputs[:4]
     snapshot = recording.snapshot(position)
     assert f'data-tokens="{tokens(snapshot.speculative)}"' in speculative_panel
     assert f'data-steps="{len(snapshot.target)}"' in target_panel
     assert f"replay: step {position} of {len(recording.frames)}" in stats
+    latest = snapshot.speculative[-1]  # the live view draws the replay position's latest speculative step
+    assert f'data-nodes="{len(latest.drafted)}"' in live_tree and 'class="tree-node tree-root"' in live_tree
     number = Replay.at_end(recording).seek(position).inspected_step()
-    assert f"Step {number} of {len(recording.decode_steps)}" in outputs[8]
-    assert outputs[9]["value"] == position and outputs[10].startswith("Replay paused")
-    assert replay_wiring.step_forward()[9]["value"] == position + 1
-    assert replay_wiring.step_back()[9]["value"] == position
+    assert f"Step {number} of {len(recording.decode_steps)}" in outputs[9]
+    assert outputs[10]["value"] == position and outputs[11].startswith("Replay paused")
+    assert replay_wiring.step_forward()[10]["value"] == position + 1
+    assert replay_wiring.step_back()[10]["value"] == position
     replay_wiring.seek(len(recording.frames))
     player = replay_wiring.play("1/10")
     started = next(player)
-    assert started[9]["value"] == 0 and started[10].startswith("Replay playing")  # from the end, play starts over
+    assert started[10]["value"] == 0 and started[11].startswith("Replay playing")  # from the end, play starts over
     # The player's next update, as if Play had been pressed half the replay's length ago: about half the run.
     with replay_store.held(None) as slot:
         slot.replay = replace(slot.replay, playing_since=time.monotonic() - recording.duration / SPEEDS["1/10"] / 2,
                               figures_drawn_at=-FIGURE_SECONDS)
     ticked = next(player)
-    assert 0 < ticked[9]["value"] < len(recording.frames) and ticked[3] is not None
+    assert 0 < ticked[10]["value"] < len(recording.frames) and ticked[4] is not None
     # Pause (also the Stop button's): the player ends at its next turn, and the replay stays where it was paused.
     replay_wiring.pause()
-    assert next(player)[10].startswith("Replay paused") and next(player, "ended") == "ended"
+    assert next(player)[11].startswith("Replay paused") and next(player, "ended") == "ended"
     with replay_store.held(None) as slot:
-        assert not slot.replay.playing and slot.replay.position >= ticked[9]["value"]  # it moved on till the pause
+        assert not slot.replay.playing and slot.replay.position >= ticked[10]["value"]  # it moved on till the pause
 
 
 def test_one_replay_per_session_plays_at_a_time(recording):
@@ -151,9 +153,9 @@ def test_one_replay_per_session_plays_at_a_time(recording):
     first = replay_wiring.play("1/100")
     next(first)
     second = replay_wiring.play("1/100")
-    assert next(second)[10].startswith("Replay playing")
+    assert next(second)[11].startswith("Replay playing")
     assert next(first, "ended") == "ended"  # the older player stops; the newer one goes on
-    assert next(second)[10].startswith("Replay playing")
+    assert next(second)[11].startswith("Replay playing")
     moved = replay_wiring.step_forward()  # a step pauses, and ends the player, which shows the same view last
     assert next(second)[:3] == moved[:3] and next(second, "ended") == "ended"
 
@@ -161,8 +163,8 @@ def test_one_replay_per_session_plays_at_a_time(recording):
 def test_without_a_finished_run_the_replay_says_so():
     replay_wiring.forget()
     outputs = list(replay_wiring.play("1/10"))
-    assert len(outputs) == 1 and len(outputs[0]) == replay_wiring.OUTPUTS and outputs[0][10] == replay_wiring.NO_RUN
-    assert replay_wiring.step_forward()[10] == replay_wiring.NO_RUN
+    assert len(outputs) == 1 and len(outputs[0]) == replay_wiring.OUTPUTS and outputs[0][11] == replay_wiring.NO_RUN
+    assert replay_wiring.step_forward()[11] == replay_wiring.NO_RUN
 
 
 EOS = 2
@@ -170,10 +172,10 @@ EOS = 2
 
 def eos_step() -> Step:
     """Two accepted drafts, the second one EOS; the target's top candidate at the next position is EOS too."""
-    drafted = (DraftToken(7, " star", 0.9, 0.95, 1.0), DraftToken(EOS, "</s>", 0.8, 0.9, 1.0))
+    drafted = (DraftToken(7, " star", 0.9, 0.95, 1.0, parent=-1), DraftToken(EOS, "</s>", 0.8, 0.9, 1.0, parent=0))
     emitted = (Token(7, " star", "accepted", 0.95), Token(EOS, "</s>", "accepted", 0.9))
     top = tuple((Candidate(EOS, "</s>", 0.9), Candidate(8, ".", 0.05)) for _ in range(3))
-    return Step(1, drafted, 2, emitted, 0.001, 0.002, target_top=top)
+    return Step(1, drafted, 2, emitted, 0.001, 0.002, target_top=top, accepted_path=(0, 1))
 
 
 def test_eos_is_a_marked_chip_not_its_text():

@@ -83,10 +83,11 @@ def test_a_video_runs_and_sampling_is_reported_as_such():
 
 def hand_built_step() -> Step:
     """Three drafts, one accepted, then the target's correction; texts that must be escaped."""
-    drafted = (DraftToken(5, "<b>", 0.9, 0.8, 1.0), DraftToken(6, " & ", 0.7, 0.1, 0.14), DraftToken(7, "x\n", 0.5, 0.2, 0.4))
+    drafted = (DraftToken(5, "<b>", 0.9, 0.8, 1.0, parent=-1), DraftToken(6, " & ", 0.7, 0.1, 0.14, parent=0),
+               DraftToken(7, "x\n", 0.5, 0.2, 0.4, parent=1))
     emitted = (Token(5, "<b>", "accepted", 0.8), Token(9, "\n  y", "corrected", 0.6))
     top = tuple((Candidate(9, "\n  y", 0.6), Candidate(6, " & ", 0.1)) for _ in range(4))
-    return Step(1, drafted, 1, emitted, 0.001, 0.004, target_top=top)
+    return Step(1, drafted, 1, emitted, 0.001, 0.004, target_top=top, accepted_path=(0,))
 
 
 def test_rejected_drafts_are_struck_where_proposed_and_text_is_escaped():
@@ -165,7 +166,7 @@ def test_the_ui_handler_streams_then_finishes():
     outputs = list(wiring.run_in_ui(IMAGE, None, QUESTION, "tiny", "prompt-lookup", 4, 0.0, 24, 0))
     final = outputs[-1]
     assert 'data-tokens="24"' in final[0] and 'data-tokens="24"' in final[1] and "identical" in final[2]
-    assert all(figure is not None for figure in final[3:7]) and "Step" in final[9]
+    assert all(figure is not None for figure in final[4:8]) and "Step" in final[10]
 
 
 def test_examples_point_at_shipped_files():

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_only
+from msd_demo.engine.tree import TreeConfig
 from msd_demo.errors import UserInputError
 from msd_demo.faults import out_of_memory_error
 from msd_demo.inputs.media import load_media
@@ -51,11 +52,16 @@ def default_drafter(preset: str | None = None) -> str:
 
 
 DEFAULTS = DecodeConfig()
+TREE = TreeConfig()
+DRAFTS = ("chain", "tree", "dynamic chain")  # the app's Draft choice
+DYNAMIC_CHAIN_THRESHOLD = 0.2  # the app's starting value: a draft path below 20% cumulative q is seldom accepted
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What a person picks in the UI (or passes to the API); checked by decode_config()."""
+    """What a person picks in the UI (or passes to the API); checked by decode_config(). tree: draft EAGLE-2
+    trees of the tree_* shape instead of chains of gamma tokens; dynamic_threshold > 0: stop a draft once its
+    best path's cumulative q falls below it."""
 
     preset: str = field(default_factory=default_preset)
     drafter: str = field(default_factory=default_drafter)
@@ -63,10 +69,35 @@ class Settings:
     temperature: float = DEFAULTS.sampling.temperature
     max_new_tokens: int = DEFAULTS.max_new_tokens
     seed: int = DEFAULTS.sampling.seed
+    tree: bool = False
+    tree_top_k: int = TREE.top_k
+    tree_depth: int = TREE.depth
+    tree_nodes: int = TREE.nodes
+    dynamic_threshold: float = DEFAULTS.dynamic_threshold
 
     def decode_config(self) -> DecodeConfig:
+        """The engine's own config classes check every value (UserInputError with what is allowed)."""
         sampling = SamplingConfig(temperature=_number("temperature", self.temperature), seed=_whole("seed", self.seed))
-        return DecodeConfig(_whole("max new tokens", self.max_new_tokens), _whole("gamma", self.gamma), sampling)
+        tree = TreeConfig(_whole("tree top-k", self.tree_top_k), _whole("tree depth", self.tree_depth),
+                          _whole("tree nodes", self.tree_nodes)) if _flag("tree", self.tree) else None
+        return DecodeConfig(_whole("max new tokens", self.max_new_tokens), _whole("gamma", self.gamma), sampling, tree,
+                            _number("dynamic threshold", self.dynamic_threshold))
+
+
+def draft_settings(draft: str, top_k, depth, nodes, threshold) -> dict:
+    """The app's Draft choice -> Settings' tree fields: a tree of the given shape, a chain of gamma tokens, or
+    a dynamic chain that stops below the threshold (the shape and threshold unused where they do not apply)."""
+    if draft not in DRAFTS:
+        raise UserInputError(f"unknown draft {draft!r}; choose one of: {', '.join(DRAFTS)}.")
+    if draft == "dynamic chain" and not _number("dynamic threshold", threshold) > 0:
+        raise UserInputError(f"a dynamic chain needs a threshold above 0 (and below 1), got {threshold!r}.")
+    return dict(tree=draft == "tree", tree_top_k=top_k, tree_depth=depth, tree_nodes=nodes,
+                dynamic_threshold=threshold if draft == "dynamic chain" else 0.0)
+
+
+def draft_depth(config: DecodeConfig) -> int:
+    """The longest path a draft can have: gamma for a chain, the depth for a tree."""
+    return config.tree.depth if config.tree else config.gamma
 
 
 def models_dir() -> str | None:
@@ -169,8 +200,11 @@ def api_result(snapshot: RaceSnapshot, preset: str, request: Request) -> dict:
         return {"finished": False, **{name: {"text": target.decode(stats.token_ids), "tokens": len(stats.token_ids)}
                                       for name, stats in (("target", comparison.target), ("speculative", comparison.speculative))}}
     result = comparison_json(comparison, target, request.drafter, request.config.sampling.greedy)
-    settings = {"preset": preset, "gamma": request.config.gamma, "temperature": request.config.sampling.temperature,
-                "max_new_tokens": request.config.max_new_tokens, "seed": request.config.sampling.seed}
+    config = request.config
+    tree = {"top_k": config.tree.top_k, "depth": config.tree.depth, "nodes": config.tree.nodes} if config.tree else None
+    settings = {"preset": preset, "gamma": config.gamma, "temperature": config.sampling.temperature,
+                "max_new_tokens": config.max_new_tokens, "seed": config.sampling.seed, "tree": tree,
+                "dynamic_threshold": config.dynamic_threshold}
     return {"finished": True, **result, **settings, "timing": TIMING_NOTE}
 
 
@@ -196,6 +230,12 @@ def _number(name: str, value) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise UserInputError(f"{name} must be a number, got {value!r}.") from None
+
+
+def _flag(name: str, value) -> bool:
+    if isinstance(value, bool) or value in (0, 1):
+        return bool(value)
+    raise UserInputError(f"{name} must be true or false, got {value!r}.")
 
 
 def _whole(name: str, value) -> int:

@@ -51,23 +51,40 @@ def legend_html() -> str:
 
 
 def _speculative_step_spans(step: Step, eos_ids: frozenset[int]) -> list[str]:
-    """Accepted drafts, then the rejected drafts where they were proposed, then the correction or bonus."""
-    spans = [_emitted_span(token, step, i, eos_ids) for i, token in enumerate(step.emitted)]
-    if step.drafted[step.accepted :] and len(spans) >= step.accepted:
-        rejected = [_rejected_span(draft, i > 0, eos_ids) for i, draft in enumerate(step.drafted[step.accepted :])]
-        spans[step.accepted : step.accepted] = rejected
+    """Accepted drafts, then the refused drafts where they were proposed, then the correction or bonus. A
+    chain shows its whole refused tail; a tree the refused children of its path's end (the tree view draws
+    the rest)."""
+    path = step.accepted_path or tuple(range(step.accepted))
+    spans = [_emitted_span(token, step, path, i, eos_ids) for i, token in enumerate(step.emitted)]
+    refused = _refused(step, path)
+    if refused and len(spans) >= step.accepted:
+        chain = is_chain(step)
+        spans[step.accepted : step.accepted] = [_rejected_span(step.drafted[node], chain and i > 0, eos_ids)
+                                                for i, node in enumerate(refused)]
     if spans and not step.is_prefill:
         spans[0] = spans[0].replace('class="tok ', 'class="tok step-start ', 1)
     return spans
 
 
-def _emitted_span(token: Token, step: Step, position: int, eos_ids: frozenset[int]) -> str:
+def _refused(step: Step, path: tuple[int, ...]) -> list[int]:
+    if is_chain(step):
+        return list(range(step.accepted, len(step.drafted)))
+    end = path[-1] if path else -1
+    return [node for node, draft in enumerate(step.drafted) if draft.parent == end]
+
+
+def is_chain(step: Step) -> bool:
+    """Every node the child of the one before: a chain (a tree with top-k 1)."""
+    return all(draft.parent == node - 1 for node, draft in enumerate(step.drafted))
+
+
+def _emitted_span(token: Token, step: Step, path: tuple[int, ...], position: int, eos_ids: frozenset[int]) -> str:
     if token.kind == "accepted":
-        title = "accepted draft\n" + _draft_numbers(step.drafted[position])
+        title = "accepted draft\n" + _draft_numbers(step.drafted[path[position]])
     elif token.kind == "corrected":
         title = f"target's correction at the first rejection\np = {token.p:.3f}"
     elif token.kind == "bonus":
-        title = f"bonus token: all {len(step.drafted)} drafts accepted\np = {token.p:.3f}"
+        title = f"bonus token: all {len(path)} drafts on the path accepted\np = {token.p:.3f}"
     else:
         title = f"first token, from the target's prefill\np = {token.p:.3f}"
     kind = token.kind if token.kind in ("accepted", "corrected", "bonus") else "target"
@@ -116,5 +133,9 @@ CSS = """
 .msd-inspector .tok { white-space: pre; }
 .msd-candidate-pair .tok { outline: 1px solid #bbb; }
 .msd-candidate-pair { white-space: nowrap; margin-right: 6px; }
+.msd-tree { margin: 6px 0; }
+.msd-tree-scroll { overflow: auto; max-height: 460px; }
+.msd-tree-live .msd-tree-scroll { max-height: 260px; overflow-x: hidden; overflow-y: auto; }
+.msd-tree-live svg { max-width: 100%; width: auto; height: auto; }
 .msd-error { padding: 8px 12px; border-radius: 8px; background: #ffe3e3; color: #8a1010; border: 1px solid #f5a5a5; }
 """

@@ -4,7 +4,7 @@ Play streams: every TICK_SECONDS it moves the replay to where the wall clock say
 when a step was crossed. Pause, Stop, a step button, the slider or a new run end it. Nothing here runs a model.
 (A gr.Timer would be simpler, but gradio 6.31's frontend never starts a timer that an event activates.)
 
-Outputs, in this order (replay_outputs in app.py): target panel, speculative panel, stats, 4 figures,
+Outputs, in this order (replay_outputs in app.py): target panel, speculative panel, stats, live tree, 4 figures,
 inspector step slider, inspector, replay position slider, replay description.
 """
 
@@ -22,7 +22,7 @@ PLAY, PAUSE = "▶ Replay", "Pause"  # the buttons' labels (no ⏸: many fonts l
 TICK_SECONDS = 0.2  # how often a playing replay checks whether a step was crossed
 NOT_YET = '<div class="msd-inspector msd-note">The replay has not reached the first speculative step yet.</div>'
 NO_RUN = "Run a comparison first: the replay shows the last finished run."
-OUTPUTS = 11
+OUTPUTS = 12
 
 
 def play(speed: str, gradio_request: gr.Request = None) -> Iterator[tuple]:
@@ -59,7 +59,7 @@ def _tick(slot: replay_store.Slot) -> tuple:
     moved = slot.replay.advanced(now)
     if moved.position == slot.replay.position and moved.playing:
         slot.replay = moved
-        return (gr.skip(),) * 10 + (moved.describe(),)
+        return (gr.skip(),) * (OUTPUTS - 1) + (moved.describe(),)
     return _show(slot, moved, now)
 
 
@@ -127,7 +127,7 @@ def _show(slot: replay_store.Slot, replay: Replay, now: float) -> tuple:
 
 
 def _no_run() -> tuple:
-    return (gr.skip(),) * 10 + (NO_RUN,)
+    return (gr.skip(),) * (OUTPUTS - 1) + (NO_RUN,)
 
 
 def _session(gradio_request: gr.Request | None) -> str | None:

@@ -36,18 +36,21 @@ def throttled(snapshots: Iterator[RaceSnapshot], interval: float) -> Iterator[Ra
             yield snapshot
 
 
-def run_in_ui(image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed,
-              gradio_request: gr.Request = None):
-    """Outputs: target panel, speculative panel, stats, 4 figures, inspected (steps, EOS ids), step slider,
-    inspector, replay position slider, replay description. A finished run is kept for the replay."""
-    settings = Settings(preset, drafter, gamma, temperature, max_new_tokens, seed)
+def run_in_ui(image, video, prompt, preset, drafter, gamma, temperature, max_new_tokens, seed, draft="chain",
+              tree_top_k=Settings.tree_top_k, tree_depth=Settings.tree_depth, tree_nodes=Settings.tree_nodes,
+              dynamic_threshold=0.0, gradio_request: gr.Request = None):
+    """Outputs: target panel, speculative panel, stats, live tree, 4 figures, inspected (steps, EOS ids), step
+    slider, inspector, replay position slider, replay description. A finished run is kept for the replay.
+    draft: "chain", "tree" (of the tree_* shape) or "dynamic chain" (stops below dynamic_threshold)."""
     session = getattr(gradio_request, "session_hash", None)
     with stop.stop_signal(session) as stop_requested:
         try:
+            tree = handler.draft_settings(draft, tree_top_k, tree_depth, tree_nodes, dynamic_threshold)
+            settings = Settings(preset, drafter, gamma, temperature, max_new_tokens, seed, **tree)
             request = handler.prepare(video or image, prompt, settings)
             for message in handler.load_with_progress(settings.preset, settings.drafter):
                 yield _status_outputs(message)
-            empty = Recording((), (), request.config.gamma, request.config.sampling.greedy,
+            empty = Recording((), (), handler.draft_depth(request.config), request.config.sampling.greedy,
                               handler.reduced_precision(settings.preset), handler.eos_token_ids(settings.preset))
             last_plot = None
             for snapshot in throttled(handler.stream(settings.preset, request, stop_requested), PANEL_INTERVAL):
@@ -68,14 +71,20 @@ def stop_run(gradio_request: gr.Request = None) -> None:
 
 
 def compare_api(media: str, prompt: str, drafter: str, gamma: int, temperature: float, max_new_tokens: int,
-                preset: str | None = None, seed: int | None = None):
+                preset: str | None = None, seed: int | None = None, tree: bool | None = None,
+                tree_top_k: int | None = None, tree_depth: int | None = None, tree_nodes: int | None = None,
+                dynamic_threshold: float | None = None):
     """/compare: streams {"finished": false, texts so far}, then the full result with speedup, tau and alpha.
-    Empty preset or seed: the app's default preset, seed 0; empty drafter: the preset's default drafter."""
+    Empty preset or seed: the app's default preset, seed 0; empty drafter: the preset's default drafter.
+    tree: draft EAGLE-2 trees (empty shape values: TreeConfig's), else chains of gamma tokens (the default);
+    dynamic_threshold > 0 stops a draft once its best path's cumulative q falls below it."""
     try:
         preset = preset or handler.default_preset()
         drafter = drafter or handler.default_drafter(preset)
-        seed = Settings.seed if seed is None or seed == "" else seed
-        settings = Settings(preset, drafter, gamma, temperature, max_new_tokens, seed)
+        given = dict(seed=seed, tree=tree, tree_top_k=tree_top_k, tree_depth=tree_depth, tree_nodes=tree_nodes,
+                     dynamic_threshold=dynamic_threshold)
+        settings = Settings(preset, drafter, gamma, temperature, max_new_tokens,
+                            **{name: value for name, value in given.items() if value is not None and value != ""})
         request = handler.prepare(media, prompt, settings)
         for _ in handler.load_with_progress(settings.preset, settings.drafter):
             pass  # loaded here, outside the GPU call (on ZeroGPU the GPU is held only while decoding)
@@ -109,6 +118,11 @@ def drafter_description(drafter: str) -> str:
     return f"*{DRAFTER_DESCRIPTIONS.get(drafter, '')}*"
 
 
+def draft_shown(draft: str):
+    """The tree's shape for a tree, the threshold for a dynamic chain."""
+    return gr.update(visible=draft == "tree"), gr.update(visible=draft == "dynamic chain")
+
+
 def keep_one_media(new_value):
     """An image replaces a video and vice versa: the run uses exactly one."""
     return None if new_value is not None else gr.skip()
@@ -140,8 +154,8 @@ def _internal_error(error: Exception) -> str:
 
 
 def _error_outputs(message: str) -> tuple:
-    return (gr.skip(), gr.skip(), error_html(message)) + (gr.skip(),) * 9
+    return (gr.skip(), gr.skip(), error_html(message)) + (gr.skip(),) * 10
 
 
 def _status_outputs(message: str) -> tuple:
-    return (gr.skip(), gr.skip(), status_html(message)) + (gr.skip(),) * 9
+    return (gr.skip(), gr.skip(), status_html(message)) + (gr.skip(),) * 10
