@@ -3,6 +3,7 @@ top candidates, and the accept/reject decision. Pure: Steps in, HTML out."""
 
 
 from msd_demo.engine.events import Candidate, Step
+from msd_demo.measure.metrics import accepted_positions
 from msd_demo.ui.render import is_chain, token_span
 from msd_demo.ui.tree_view import node_depth, node_fates, tree_html, tree_legend_html
 
@@ -20,7 +21,8 @@ def inspector_html(steps: tuple[Step, ...], number: int, eos_ids: frozenset[int]
     step = steps[number - 1]
     fates = node_fates(step, eos_ids)
     rows = [_draft_row(step, i, fates[i], eos_ids) for i in range(len(step.drafted))] + [_final_row(step, eos_ids)]
-    header = (f"<p><b>Step {number} of {len(steps)}</b>: drafted {len(step.drafted)}, accepted {step.accepted}, "
+    # Drafts the target accepted past an emitted EOS were never used: count what the answer kept (metrics' rule).
+    header = (f"<p><b>Step {number} of {len(steps)}</b>: drafted {len(step.drafted)}, accepted {accepted_positions(step)}, "
               f"emitted {len(step.emitted)} · draft {step.draft_seconds * 1e3:.2f} ms{_passes(step)} · "
               f"verify {step.verify_seconds * 1e3:.2f} ms (one target pass over all drafts)</p>")
     root = steps[number - 2].emitted[-1] if number > 1 and steps[number - 2].emitted else None
