@@ -184,6 +184,7 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
     preset.change(wiring.drafter_choices, preset, drafter, api_visibility="private")
     preset.change(wiring.preset_description, preset, preset_description, api_visibility="private")
     drafter.change(wiring.drafter_description, drafter, description, api_visibility="private")
+    drafter.change(wiring.tree_shape_for, [preset, drafter], [top_k, depth, nodes], api_visibility="private")
     image.change(wiring.keep_one_media, image, video, api_visibility="private")
     video.change(wiring.keep_one_media, video, image, api_visibility="private")
 

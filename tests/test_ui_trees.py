@@ -73,3 +73,12 @@ def test_a_dynamic_chain_stops_drafting_early():
     *_, last = handler.stream("tiny", request)
     steps = last.comparison().speculative.steps
     assert last.comparison().identical and any(len(step.drafted) < 8 for step in steps[:-2])
+
+
+def test_the_tree_sliders_start_from_the_papers_tree_where_the_preset_runs_its_released_head():
+    from msd_demo.engine.tree import TreeConfig
+    from msd_demo.presets.catalog import MSD_TREE
+
+    assert handler.tree_shape("llava-1.5", "msd") == MSD_TREE == (10, 6, 59)
+    ours = TreeConfig()
+    assert handler.tree_shape("tiny", "msd") == (ours.top_k, ours.depth, ours.nodes)

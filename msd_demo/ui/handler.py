@@ -84,6 +84,11 @@ class Settings:
                             _number("dynamic threshold", self.dynamic_threshold))
 
 
+def tree_shape(preset: str, drafter: str) -> tuple[int, int, int]:
+    """(top-k, depth, nodes) a tree starts from: the paper's where the preset runs its released head, else ours."""
+    return get_preset(preset, models_dir()).tree_defaults.get(drafter, (TREE.top_k, TREE.depth, TREE.nodes))
+
+
 def draft_settings(draft: str, top_k, depth, nodes, threshold) -> dict:
     """The app's Draft choice -> Settings' tree fields: a tree of the given shape, a chain of gamma tokens, or
     a dynamic chain that stops below the threshold (the shape and threshold unused where they do not apply)."""

@@ -102,6 +102,11 @@ def show_step(inspected, number) -> str:
     return inspector_html(steps, number or 1, eos_ids)
 
 
+def tree_shape_for(preset: str, drafter: str):
+    """The tree sliders start from the paper's tree where the preset runs that paper's released head."""
+    return tuple(gr.update(value=value) for value in handler.tree_shape(preset, drafter))
+
+
 def drafter_choices(preset: str):
     """The preset's drafters, keeping the default drafter when it has one."""
     drafters = get_preset(preset, handler.models_dir()).drafters
