@@ -126,6 +126,9 @@ def test_figures_show_the_run(greedy_run):
     steps = len(comparison.speculative.steps)
     acceptance = plots.acceptance_figure(comparison, request.config.gamma)
     assert len(acceptance.data[0].x) == steps and max(acceptance.data[0].y) <= request.config.gamma
+    # accepted + refused + never judged = every drafted token of each step
+    drafted = [sum(trace.y[i] for trace in acceptance.data) for i in range(steps)]
+    assert drafted == [len(step.drafted) for step in comparison.speculative.steps]
     assert len(plots.latency_figure(comparison).data) == 2
     race_figure = plots.race_figure(comparison)
     assert [trace.y[-1] for trace in race_figure.data] == [40, 40]

@@ -8,21 +8,26 @@ from itertools import accumulate
 import plotly.graph_objects as go
 
 from msd_demo.limits import LIMITS
-from msd_demo.measure.metrics import Comparison, expected_speedup
+from msd_demo.measure.metrics import Comparison, accepted_positions, expected_speedup, judged_positions
 from msd_demo.ui.summary import cost_ratio
 
 GREEN, RED, BLUE, GREY, ORANGE = "#2e9e44", "#d13b3b", "#2f5fd0", "#7a7a7a", "#e08a1e"
 
 
-def acceptance_figure(comparison: Comparison, gamma: int) -> go.Figure:
+def acceptance_figure(comparison: Comparison, longest_draft: int) -> go.Figure:
+    """Per step: drafts accepted, the one refused (judged), and those never judged (after the first refusal in a
+    chain; a tree's other branches). longest_draft: gamma, or a tree's depth: the most a step can accept."""
     steps = comparison.speculative.steps
     numbers = list(range(1, len(steps) + 1))
+    accepted = [accepted_positions(step) for step in steps]
+    judged = [judged_positions(step) for step in steps]
     figure = go.Figure([
-        go.Bar(x=numbers, y=[step.accepted for step in steps], name="accepted drafts", marker_color=GREEN),
-        go.Bar(x=numbers, y=[len(step.drafted) - step.accepted for step in steps], name="rejected drafts",
-               marker_color=RED, opacity=0.45),
+        go.Bar(x=numbers, y=accepted, name="accepted drafts", marker_color=GREEN),
+        go.Bar(x=numbers, y=[j - a for j, a in zip(judged, accepted)], name="refused draft", marker_color=RED, opacity=0.6),
+        go.Bar(x=numbers, y=[len(step.drafted) - j for step, j in zip(steps, judged)], name="never judged",
+               marker_color=GREY, opacity=0.35),
     ])
-    figure.add_hline(y=gamma, line_dash="dash", line_color=GREY, annotation_text=f"gamma = {gamma}")
+    figure.add_hline(y=longest_draft, line_dash="dash", line_color=GREY, annotation_text=f"longest draft = {longest_draft}")
     figure.update_layout(barmode="stack")
     return _styled(figure, "Accepted drafts per step", "step (target forward pass)", "drafted tokens")
 
