@@ -81,7 +81,7 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
         model.model.vision_tower.load_state_dict(target_tower.state_dict())
     elif not (checkpoints(out, stage) / "last.pt").exists():  # a resumed run restores the trained tower
         accuracy = pretrain_vision(model, processor.image_processor, plan.vision_steps, SEEDS[stage])
-        print(f"{stage}: vision tower pre-trained, cell attribute accuracy {accuracy:.3f}")
+        print(f"{stage}: vision tower pre-trained, occupied cells' attributes right {accuracy:.3f}")
     # Frozen from here on, as in LLaVA: the language loss would otherwise wash the features out again
     # before the LM has learnt to read them.
     model.model.vision_tower.requires_grad_(False)
