@@ -1,9 +1,9 @@
 """Writes the shipped example media: `python -m msd_demo.world.assets [OUT_DIR]` (default: assets/).
 
 World images and videos come from the heldout split, so the shipped models have never seen their sizes or
-background shades. A visitor's examples (issue 21) come first: pictures and a video drawn by the held-out
-renderer (render_heldout.py, code training never ran) at wide, tall and square aspect ratios, asked in
-held-out phrasings, with grounded answers, and an off-topic request. Three procedurally drawn
+background shades. A visitor's examples (issue 21) follow them, on the app's second page: pictures and a
+video drawn by the held-out renderer (render_heldout.py, code training never ran) at wide, tall and square
+aspect ratios, asked in held-out phrasings, with grounded answers, and an off-topic request. Three procedurally drawn
 off-distribution images show what the tiny models do outside their world. The jsonl files list them with
 prompts: examples.jsonl for the app's examples, suite.jsonl for `python -m msd_demo bench --suite`. Rows
 from the world carry their exact expected `answer` (and `kind`, which says what of it must match).
@@ -166,7 +166,7 @@ def write_assets(out: Path = DEFAULT_DIR, seed: int = SEED) -> None:
     video_examples, video_suite = write_world_videos(out, rng)
     offdist = write_offdist_images(out)
     visitor = write_visitor_examples(out, random.Random(VISITOR_SEED))
-    _write_jsonl(out / "examples.jsonl", visitor + image_examples + video_examples + offdist)
+    _write_jsonl(out / "examples.jsonl", image_examples + video_examples + visitor + offdist)
     _write_jsonl(out / "suite.jsonl", image_suite + video_suite)
 
 
