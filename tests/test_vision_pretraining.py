@@ -1,4 +1,4 @@
-"""Stage 0 of a VLM: the cell labels line up with the image tokens, and a few steps already learn."""
+"""Stage 0 of a VLM: the cell labels line up with the patches each cell covers, and a few steps already learn."""
 
 import random
 
@@ -7,7 +7,7 @@ import torch
 from transformers import LlavaForConditionalGeneration
 
 from msd_demo.training import architectures as arch
-from msd_demo.training.vision import ATTRIBUTES, EMPTY, pretrain_vision, scene_batch
+from msd_demo.training.vision import ATTRIBUTES, EMPTY, NO_LABEL, cell_patch_weights, pretrain_vision, scene_batch
 from tests.tiny_models import build_tokenizer
 
 pytestmark = pytest.mark.slow  # trains or serves for real: run by the full suite, not by -m 'not slow'
@@ -22,17 +22,31 @@ def tiny_llava():
 
 def test_labels_mark_the_cells_that_hold_a_shape():
     _, processor = tiny_llava()
-    pixels, labels = scene_batch(random.Random(0), processor.image_processor, batch_size=8)
-    assert pixels.shape == (8, 3, 96, 96)
+    pixels, weights, labels = scene_batch(random.Random(0), processor.image_processor, batch_size=8, patches_per_side=3)
+    assert pixels.shape == (8, 3, 96, 96) and weights.shape == (8, 9, 9)
+    assert torch.allclose(weights.sum(-1), torch.ones(8, 9))
     for name in ATTRIBUTES:
         assert labels[name].shape == (8, 9)
     empty = labels["kind"] == ATTRIBUTES["kind"].index(EMPTY)
-    assert ((labels["colour"] == 0) == empty).all()  # every attribute says "empty" on exactly the same cells
+    assert ((labels["colour"] == NO_LABEL) == empty).all() and ((labels["size"] == NO_LABEL) == empty).all()
     assert (~empty).sum(dim=1).min() >= 1  # every scene has at least one shape
+
+
+def test_a_cell_of_a_padded_wide_or_tall_picture_reads_the_patches_it_covers():
+    """A 3:1 picture padded to a square fills the middle third: its top-left cell lies in patch row 2 of 6,
+    columns 0 and 1; a 1:3 picture's is in column 2, rows 0 and 1; a square picture's cells are 2x2 blocks."""
+    wide = cell_patch_weights(300, 100, 6)[0].view(6, 6)
+    assert wide[2, :2].tolist() == [0.5, 0.5] and wide.sum() - wide[2, :2].sum() < 1e-6
+    tall = cell_patch_weights(100, 300, 6)[0].view(6, 6)
+    assert tall[:2, 2].tolist() == [0.5, 0.5] and tall.sum() - tall[:2, 2].sum() < 1e-6
+    centre = cell_patch_weights(192, 192, 6)[4].view(6, 6)
+    assert torch.allclose(centre[2:4, 2:4], torch.full((2, 2), 0.25))
 
 
 def test_pretraining_learns_above_chance():
     torch.manual_seed(0)
     model, processor = tiny_llava()
     accuracy = pretrain_vision(model, processor.image_processor, steps=60, seed=1, batch_size=32)
-    assert accuracy > 0.65  # measured: 0.30 after one step, 0.72 after 60 (the full build reaches 0.998)
+    # Share of occupied cells' kind, colour and size named right; guessing gives 0.22. Measured on varied, padded
+    # pictures with this 64 x 2 tower at 96 pixels: 0.19 after 40 steps, 0.28 after 60.
+    assert accuracy > 0.25

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import torch
 
-from msd_demo.training import stages
+from msd_demo.training import robustness, stages
 from msd_demo.training.card import write_card
-from msd_demo.training.evaluate import decode_times, evaluate_target
+from msd_demo.training.evaluate import decode_times
 from msd_demo.training.heads import RECIPES
-from msd_demo.training.plan import FULL, QUICK, Plan
+from msd_demo.training.plan import FULL, QUICK, Plan, checkpoints
 from msd_demo.training.vision_heads import VISION_RECIPES
 
 STAGES = ("tokenizer", "target", "draft-vlm", "draft-text", "heads", "vision_heads", "eval")
@@ -55,10 +55,15 @@ def make_plan(args: argparse.Namespace) -> Plan:
 
 
 def run_eval(out: Path, plan: Plan, command: str) -> None:
-    scores = evaluate_target(out / "target", plan.eval_examples, plan.eval_max_new_tokens)
+    """The robustness eval (held-out phrasings x renderers x aspect ratios, off-topic) and decode times, into the card."""
+    measured = robustness.measure(out / "target", plan.eval_examples, plan.off_topic_examples, max_new_tokens=plan.eval_max_new_tokens)
     decode_ms = decode_times(out)
-    print(json.dumps({"scores": dataclasses.asdict(scores), "decode_forward_ms": decode_ms}, indent=2))
-    print(f"model card: {write_card(out, plan, command, scores, decode_ms)}")
+    record = checkpoints(out, "eval") / "robustness.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({**measured, "decode_forward_ms": decode_ms}, indent=1) + "\n")
+    print(robustness.table(measured))
+    print(f"decode forward ms: {decode_ms}; answers and figures: {record}")
+    print(f"model card: {write_card(out, plan, command, measured, decode_ms)}")
 
 
 def main(argv: list[str] | None = None) -> None:

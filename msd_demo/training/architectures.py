@@ -18,6 +18,7 @@ from transformers import (
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
+from msd_demo.inputs.square import enable_pad_to_square
 from msd_demo.loading.processors import ImageOnlyQwen2VLProcessor
 
 IMAGE_TOKEN = "<image>"
@@ -54,12 +55,15 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int) -> PreTrainedTokeniz
 
 
 def llava_processor(tokenizer, image_size: int, patch_size: int) -> LlavaProcessor:
-    # Squash to a square without centre-cropping: the 3x3 grid of the world must stay whole.
+    """Pictures are padded to a square first (the switch is saved with the processor, so the runtime pads as the
+    build trained), then resized without centre-cropping: the 3x3 grid of the world must stay whole."""
     image_processor = CLIPImageProcessorPil(size={"height": image_size, "width": image_size}, do_center_crop=False)
-    return LlavaProcessor(
+    processor = LlavaProcessor(
         image_processor=image_processor, tokenizer=tokenizer, chat_template=CHAT_TEMPLATE, patch_size=patch_size,
         vision_feature_select_strategy="default", image_token=IMAGE_TOKEN, num_additional_image_tokens=1,
     )
+    enable_pad_to_square(processor)
+    return processor
 
 
 def llama_config(tokenizer, hidden: int, layers: int, heads: int, kv_heads: int, vocab_padding: int = 0) -> LlamaConfig:

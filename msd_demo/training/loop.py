@@ -100,6 +100,11 @@ def save_checkpoint(path: Path, model, optimizer, scheduler, rng: random.Random,
     path.with_suffix(".tmp").replace(path)
 
 
+def resumable(path: Path, schedule: Schedule) -> bool:
+    """Whether `path` holds a checkpoint that resume_checkpoint would continue (one made for this schedule)."""
+    return path.exists() and torch.load(path, weights_only=False)["schedule"] == vars(schedule)
+
+
 def resume_checkpoint(path: Path, model, optimizer, scheduler, rng: random.Random, schedule: Schedule) -> Cost:
     if not path.exists():
         return Cost()

@@ -44,8 +44,14 @@ def off_topic_tasks(rng: random.Random, examples: int) -> list[Example]:
     return [sample_robust_example(rng, "heldout", OFF_TOPIC, *cells[i % len(cells)], VIDEO_FRAMES) for i in range(examples)]
 
 
-def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16) -> dict:
-    """{"cells": {kind: {renderer: {aspect: share right}}}, "off_topic": share, ...} with a few answers shown."""
+def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, max_new_tokens: int | None = None) -> dict:
+    """{"cells": {kind: {renderer: {aspect: share right}}}, "off_topic": share, ...} with a few answers shown.
+
+    max_new_tokens caps every kind's budget (a quick build's smoke eval); None keeps MAX_NEW_TOKENS."""
+
+    def budget(kind: str) -> int:
+        return MAX_NEW_TOKENS[kind] if max_new_tokens is None else min(max_new_tokens, MAX_NEW_TOKENS[kind])
+
     processor, model = load_vlm(folder)
     rng = random.Random(ROBUSTNESS_SEED)
     cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS}
@@ -54,16 +60,21 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16) -
         for renderer in RENDERERS:
             for label, aspect in ASPECTS.items():
                 tasks = cell_tasks(rng, kind, renderer, aspect, examples)
-                answers = greedy_answers(model, processor, tasks, MAX_NEW_TOKENS[kind], batch_size)
+                answers = greedy_answers(model, processor, tasks, budget(kind), batch_size)
                 cells[kind][renderer][label] = sum(map(is_right, [kind] * len(tasks), [t.answer for t in tasks], answers)) / len(tasks)
                 samples.append({"kind": kind, "renderer": renderer, "aspect": label, "question": tasks[0].question,
                                 "expected": tasks[0].answer, "answer": answers[0]})
     tasks = off_topic_tasks(rng, off_topic)
-    answers = greedy_answers(model, processor, tasks, MAX_NEW_TOKENS[OFF_TOPIC], batch_size)
+    answers = greedy_answers(model, processor, tasks, budget(OFF_TOPIC), batch_size)
     rate = sum(a.strip() == OFF_TOPIC_ANSWER for a in answers) / len(tasks)
     samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
             "cells": cells, "off_topic": rate, "samples": samples}
+
+
+def command(model: str, examples: int, off_topic: int) -> str:
+    """The command that measures `model` as the build's eval stage did (one thread, as the card's figures)."""
+    return f"OMP_NUM_THREADS=1 python -m msd_demo.training.robustness --model {model} --examples {examples} --off-topic {off_topic}"
 
 
 def table(result: dict) -> str:

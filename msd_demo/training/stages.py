@@ -9,6 +9,7 @@ import hashlib
 import json
 import random
 from dataclasses import asdict
+from itertools import islice
 from pathlib import Path
 
 import torch
@@ -25,7 +26,7 @@ from msd_demo.training import architectures as arch
 from msd_demo.training import heads, vision_heads
 from msd_demo.training.card import update_heads_section
 from msd_demo.training.data import corpus, text_batches, vlm_batches
-from msd_demo.training.loop import Cost, Schedule, pick_device, train
+from msd_demo.training.loop import Cost, Schedule, pick_device, resumable, train
 from msd_demo.training.plan import (
     DRAFT_TEXT_SIZE,
     DRAFT_VLM_SIZE,
@@ -46,13 +47,27 @@ def load_tokenizer(out: Path) -> PreTrainedTokenizerFast:
 
 def build_tokenizer_stage(out: Path, plan: Plan) -> None:
     write_visual_words(out)
-    folder = checkpoints(out, "tokenizer")
-    if (folder / "tokenizer.json").exists():
+    folder, key = checkpoints(out, "tokenizer"), _corpus_key(plan)
+    built_from = json.loads((folder / "corpus.json").read_text()) if (folder / "corpus.json").exists() else None
+    if (folder / "tokenizer.json").exists() and built_from == key:
         print(f"tokenizer: already built in {folder}")
         return
     tokenizer = arch.build_tokenizer(corpus(random.Random(SEEDS["tokenizer"]), plan.corpus_examples), plan.vocab_size)
     tokenizer.save_pretrained(str(folder))
+    (folder / "corpus.json").write_text(json.dumps(key) + "\n")
     print(f"tokenizer: {len(tokenizer)} tokens saved to {folder}")
+
+
+def _corpus_key(plan: Plan) -> dict:
+    """What the tokenizer learns its merges from: one learnt from another corpus (an earlier world's answers and
+    questions, left in .checkpoints by an earlier build) must not stand for this one."""
+    start = "\n".join(islice(corpus(random.Random(SEEDS["tokenizer"]), plan.corpus_examples), 64))
+    digest = hashlib.sha256(start.encode()).hexdigest()[:16]
+    return {"examples": plan.corpus_examples, "vocab_size": plan.vocab_size, "corpus_start": digest}
+
+
+def _tokenizer_fingerprint(out: Path) -> str:
+    return _fingerprint(checkpoints(out, "tokenizer"), "tokenizer.json")
 
 
 def write_visual_words(out: Path) -> None:
@@ -67,7 +82,8 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
 
     The draft VLM starts from a copy of the target's vision tower, so it is built after the target."""
     size, schedule = (TARGET_SIZE, plan.target) if stage == "target" else (DRAFT_VLM_SIZE, plan.draft_vlm)
-    target_weights = _fingerprint(out / "target") if stage == "draft-vlm" else None
+    # What it is built from: the target's weights for the draft VLM (its tower), the tokenizer for the target.
+    target_weights = _fingerprint(out / "target") if stage == "draft-vlm" else _tokenizer_fingerprint(out)
     if _already_done(out, stage, schedule, target_weights):
         return
     tokenizer = load_tokenizer(out)
@@ -79,9 +95,9 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
     if stage == "draft-vlm":
         target_tower = AutoModelForImageTextToText.from_pretrained(str(out / "target")).model.vision_tower
         model.model.vision_tower.load_state_dict(target_tower.state_dict())
-    elif not (checkpoints(out, stage) / "last.pt").exists():  # a resumed run restores the trained tower
+    elif not resumable(checkpoints(out, stage) / "last.pt", schedule):  # a resumed run restores the trained tower
         accuracy = pretrain_vision(model, processor.image_processor, plan.vision_steps, SEEDS[stage])
-        print(f"{stage}: vision tower pre-trained, cell attribute accuracy {accuracy:.3f}")
+        print(f"{stage}: vision tower pre-trained, occupied cells' attributes right {accuracy:.3f}")
     # Frozen from here on, as in LLaVA: the language loss would otherwise wash the features out again
     # before the LM has learnt to read them.
     model.model.vision_tower.requires_grad_(False)
@@ -93,8 +109,8 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
 
 def build_draft_text_stage(out: Path, plan: Plan) -> None:
     """A Llama LM that learns the answer language from text-only data, then the world's priors, blind."""
-    stage = "draft-text"
-    if _already_done(out, stage, plan.draft_text_blind):
+    stage, tokenizer_weights = "draft-text", _tokenizer_fingerprint(out)
+    if _already_done(out, stage, plan.draft_text_blind, tokenizer_weights):
         return
     tokenizer = load_tokenizer(out)
     torch.manual_seed(SEEDS["draft-text-language"])
@@ -105,7 +121,7 @@ def build_draft_text_stage(out: Path, plan: Plan) -> None:
         rng = random.Random(SEEDS[name])
         batches = text_batches(rng, tokenizer, plan.batch_size, blind)
         costs[name] = train(model, batches, rng, schedule, tokenizer.pad_token_id, checkpoints(out, name), name)
-    _finish(out, stage, model, tokenizer, costs, plan.draft_text_blind)
+    _finish(out, stage, model, tokenizer, costs, plan.draft_text_blind, tokenizer_weights)
 
 
 def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> None:
@@ -221,11 +237,11 @@ def _cached(path: Path, key, build):
     return pool
 
 
-def _fingerprint(folder: Path) -> str:
+def _fingerprint(folder: Path, pattern: str = "*.safetensors") -> str:
     """Which weights a folder holds: what was built from an earlier target (the draft VLM's tower, the heads,
     their cached features) must not stand for a new one."""
     digest = hashlib.sha256()
-    for weights in sorted(folder.glob("*.safetensors")):
+    for weights in sorted(folder.glob(pattern)):
         digest.update(weights.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -235,8 +251,9 @@ def parameter_count(model) -> int:
 
 
 def _already_done(out: Path, stage: str, schedule: Schedule, target: str | None = None, recipe=None) -> bool:
-    """True when the stage finished with this schedule (and, for what is built from the target, on the same
-    target's weights; for a head, by the same recipe)."""
+    """True when the stage finished with this schedule and from the same inputs (`target`: the fingerprint of
+    what it is built from: the tokenizer for the target and draft-text, the target's weights for the rest;
+    for a head, by the same recipe too)."""
     marker = checkpoints(out, stage) / "done.json"
     if not marker.exists():
         return False

@@ -4,8 +4,12 @@ Trained from scratch through the language loss alone, a tiny LLaVA settles into 
 image features are noise, so the LM learns to ignore them and the gradient then shrinks them further (we
 measured exactly that: loss stuck at the blind level of ~0.5 nats/token, image features nearly constant).
 Real VLMs start from a pretrained vision encoder; ours gets the equivalent here, supervised by the world
-itself: from each of the 3x3 image tokens (one per grid cell) predict that cell's shape, colour and size
-(or "empty"), and the background from their mean. The heads are thrown away; the stock CLIP tower stays.
+itself: from each of the 3x3 grid cells predict its shape, colour and size (or "empty"), and the background
+family from the mean of all patches. The pictures are what the language stage sees (issue 21): varied
+drawings (render_varied.py) of any aspect ratio, padded to a square as the processor pads them. A cell then
+covers a different block of patches for each aspect ratio, so its features are the mean of the patch tokens
+it covers, weighted by how much of each patch lies inside it. The heads are thrown away; the stock CLIP
+tower stays.
 """
 
 import random
@@ -14,60 +18,103 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from msd_demo.world import COLOURS, SHAPES, SIZES, render_scene
-from msd_demo.world.scene import background_shades, sample_scene
+from msd_demo.inputs.square import pad_to_square
+from msd_demo.world import COLOURS, SHAPES, SIZES
+from msd_demo.world.render_varied import render_varied_scene
+from msd_demo.world.scene import BACKGROUNDS as FIRST_BACKGROUNDS
+from msd_demo.world.scene import EXTRA_BACKGROUNDS
+from msd_demo.world.variety import sample_style, sample_varied_scene
 
 EMPTY = "empty"
-ATTRIBUTES = {"kind": (EMPTY, *SHAPES), "colour": (EMPTY, *COLOURS), "size": (EMPTY, *SIZES)}
-BACKGROUNDS = tuple(sorted({name for name, _ in background_shades("train")}))
+# An empty cell has a kind ("empty") but no colour or size: those are learnt on occupied cells only (with an
+# "empty" colour too, a probe trained on varied pictures said "empty" everywhere for its first hundred steps).
+ATTRIBUTES = {"kind": (EMPTY, *SHAPES), "colour": tuple(COLOURS), "size": tuple(SIZES)}
+NO_LABEL = -100  # cross_entropy's ignore_index: an empty cell's colour and size
+BACKGROUNDS = tuple(sorted({*FIRST_BACKGROUNDS, *EXTRA_BACKGROUNDS}))  # every family of the varied pictures
+GRID = 3
+
+
+def _overlaps(edges: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """[P] how much of each patch interval (edges: [P + 1]) lies inside [low, high]."""
+    return (torch.minimum(edges[1:], torch.tensor(high)) - torch.maximum(edges[:-1], torch.tensor(low))).clamp(min=0)
+
+
+def cell_patch_weights(width: int, height: int, patches_per_side: int) -> torch.Tensor:
+    """[9, P * P]: for a width x height picture padded to a square (centred, as pad_to_square does) and cut into
+    P x P patches, the share of each cell's area that each patch (row-major, as CLIP flattens them) holds."""
+    side = max(width, height)
+    left, top = (side - width) // 2 / side, (side - height) // 2 / side
+    cell_w, cell_h = width / side / GRID, height / side / GRID
+    edges = torch.linspace(0.0, 1.0, patches_per_side + 1)
+    rows = []
+    for row in range(GRID):
+        ys = _overlaps(edges, top + row * cell_h, top + (row + 1) * cell_h)
+        for col in range(GRID):
+            xs = _overlaps(edges, left + col * cell_w, left + (col + 1) * cell_w)
+            area = torch.outer(ys, xs).flatten()
+            rows.append(area / area.sum())
+    return torch.stack(rows)
 
 
 class CellProbe(nn.Module):
-    """Linear heads on the vision tower's patch tokens: what is in each cell, and the background."""
+    """Linear heads on the cells' pooled patch tokens: what is in each cell, and the background."""
 
     def __init__(self, hidden: int):
         super().__init__()
         self.cells = nn.ModuleDict({name: nn.Linear(hidden, len(values)) for name, values in ATTRIBUTES.items()})
         self.background = nn.Linear(hidden, len(BACKGROUNDS))
 
-    def loss(self, patches: torch.Tensor, labels: dict[str, torch.Tensor]) -> tuple[torch.Tensor, float]:
-        """patches: [B, 9, H]; labels[name]: [B, 9] (cells) and labels["background"]: [B]."""
+    def loss(self, patches: torch.Tensor, weights: torch.Tensor, labels: dict[str, torch.Tensor]) -> tuple[torch.Tensor, float]:
+        """patches: [B, P*P, H]; weights: [B, 9, P*P]; labels[name]: [B, 9] (cells) and labels["background"]: [B].
+
+        Returns the loss and the share of the occupied cells' attributes named right (most cells are empty, so a
+        share over all cells would reward a probe that says "empty" everywhere)."""
+        cells = weights @ patches  # [B, 9, H]
+        occupied = labels["kind"] != ATTRIBUTES["kind"].index(EMPTY)
         loss, correct = 0.0, []
         for name, head in self.cells.items():
-            logits = head(patches)
-            loss = loss + nn.functional.cross_entropy(logits.flatten(0, 1), labels[name].flatten())
-            correct.append((logits.argmax(-1) == labels[name]).float().mean())
+            logits = head(cells)
+            loss = loss + nn.functional.cross_entropy(logits.flatten(0, 1), labels[name].flatten(), ignore_index=NO_LABEL)
+            correct.append((logits.argmax(-1) == labels[name])[occupied].float().mean())
         background_logits = self.background(patches.mean(dim=1))
         loss = loss + nn.functional.cross_entropy(background_logits, labels["background"])
         return loss, float(torch.stack(correct).mean())
 
 
-def scene_batch(rng: random.Random, image_processor, batch_size: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    scenes = [sample_scene(rng, "train") for _ in range(batch_size)]
-    pixels = image_processor([render_scene(scene) for scene in scenes], return_tensors="pt")["pixel_values"]
-    labels = {name: torch.zeros(batch_size, 9, dtype=torch.long) for name in ATTRIBUTES}
+def scene_batch(
+    rng: random.Random, image_processor, batch_size: int, patches_per_side: int
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    """(pixels [B, 3, S, S], cell weights [B, 9, P*P], labels) of varied training pictures, padded to squares."""
+    scenes = [sample_varied_scene(rng, "train") for _ in range(batch_size)]
+    pictures = [pad_to_square(render_varied_scene(scene, sample_style(rng, scene))) for scene in scenes]
+    pixels = image_processor(pictures, return_tensors="pt")["pixel_values"]
+    weights = torch.stack([cell_patch_weights(scene.width, scene.height, patches_per_side) for scene in scenes])
+    labels = {name: torch.full((batch_size, GRID * GRID), NO_LABEL, dtype=torch.long) for name in ATTRIBUTES}
+    labels["kind"].fill_(ATTRIBUTES["kind"].index(EMPTY))
     for row, scene in enumerate(scenes):
         for shape in scene.objects:
             for name, values in ATTRIBUTES.items():
                 labels[name][row, shape.cell] = values.index(getattr(shape, name))
     labels["background"] = torch.tensor([BACKGROUNDS.index(scene.background_name) for scene in scenes])
-    return pixels, labels
+    return pixels, weights, labels
 
 
 def pretrain_vision(model, image_processor, steps: int, seed: int, batch_size: int = 64, learning_rate: float = 2e-3) -> float:
-    """Trains model.model.vision_tower in place; returns the final cell accuracy (share of right attributes)."""
+    """Trains model.model.vision_tower in place; returns the last batch's share of occupied cells' attributes right."""
     tower = model.model.vision_tower
+    patches_per_side = tower.config.image_size // tower.config.patch_size
     probe = CellProbe(tower.config.hidden_size).to(model.device)
     optimizer = torch.optim.AdamW([*tower.parameters(), *probe.parameters()], lr=learning_rate)
     rng = random.Random(seed)
     accuracy = 0.0
     progress = tqdm(range(steps), desc="vision", dynamic_ncols=True)
     for _ in progress:
-        pixels, labels = scene_batch(rng, image_processor, batch_size)
+        pixels, weights, labels = scene_batch(rng, image_processor, batch_size, patches_per_side)
         hidden = tower(pixel_values=pixels.to(model.device), output_hidden_states=True).hidden_states[-1]
-        loss, accuracy = probe.loss(hidden[:, 1:], {k: v.to(model.device) for k, v in labels.items()})  # drop CLS
+        labels = {k: v.to(model.device) for k, v in labels.items()}
+        loss, accuracy = probe.loss(hidden[:, 1:], weights.to(model.device), labels)  # drop CLS
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        progress.set_postfix(loss=f"{loss.item():.3f}", cell_accuracy=f"{accuracy:.3f}")
+        progress.set_postfix(loss=f"{loss.item():.3f}", occupied_cells_right=f"{accuracy:.3f}")
     return accuracy

@@ -1,9 +1,12 @@
 """Writes the shipped example media: `python -m msd_demo.world.assets [OUT_DIR]` (default: assets/).
 
 World images and videos come from the heldout split, so the shipped models have never seen their sizes or
-background shades. Three procedurally drawn off-distribution images show what the tiny models do outside
-their world. The jsonl files list them with prompts: examples.jsonl for the app's examples, suite.jsonl for
-`python -m msd_demo bench --suite`. Rows from the world carry their exact expected `answer`.
+background shades. A visitor's examples (issue 21) follow them, on the app's second page: pictures and a
+video drawn by the held-out renderer (render_heldout.py, code training never ran) at wide, tall and square
+aspect ratios, asked in held-out phrasings, with grounded answers, and an off-topic request. Three procedurally drawn
+off-distribution images show what the tiny models do outside their world. The jsonl files list them with
+prompts: examples.jsonl for the app's examples, suite.jsonl for `python -m msd_demo bench --suite`. Rows
+from the world carry their exact expected `answer` (and `kind`, which says what of it must match).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from functools import partial
 from pathlib import Path
 
 import av
@@ -18,9 +22,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from msd_demo.world.language import describe_video
+from msd_demo.world.phrasings import OFF_TOPIC_ANSWER, off_topic_request, phrase
 from msd_demo.world.questions import ask
 from msd_demo.world.render import render_scene
+from msd_demo.world.render_heldout import render_heldout_scene, render_heldout_video
+from msd_demo.world.robust import OFF_TOPIC, grounded_answer
 from msd_demo.world.scene import sample_scene
+from msd_demo.world.variety import Style, sample_style, sample_varied_scene
 from msd_demo.world.video import render_video, sample_video
 
 SEED = 2025
@@ -36,6 +44,11 @@ VIDEO_PLAN = (
     (("disappear",), "describe_video"),
 )
 SUITE_VIDEOS = 2
+VISITOR_SEED = SEED + 21  # its own stream: the first examples' rows and files stay as they were
+# (file name, aspect ratio width / height, object count, question kind) of each visitor picture.
+VISITOR_PLAN = (("visitor_wide.png", 3.0, 5, "where"), ("visitor_tall.png", 1 / 3, 4, "count"),
+                ("visitor_square.png", 1.0, 3, "describe"))
+VISITOR_VIDEO = "visitor_video.mp4"
 DESCRIBE_PROMPT = "Describe the picture in detail."
 DESCRIBE_VIDEO_PROMPT = "Describe the video in detail."
 
@@ -110,6 +123,28 @@ def write_world_videos(out: Path, rng: random.Random) -> tuple[list[dict], list[
     return examples, suite
 
 
+def clean_heldout_style(rng: random.Random, scene):
+    """A held-out renderer's style without noise or JPEG: a flat PNG stays a few kilobytes."""
+    style = sample_style(rng, scene, heldout_renderer=True)
+    return Style(**{**style.__dict__, "noise": 0.0, "jpeg_quality": None})
+
+
+def write_visitor_examples(out: Path, rng: random.Random) -> list[dict]:
+    """A visitor's examples: held-out renderer, held-out phrasings, grounded answers, an off-topic request."""
+    rows = []
+    for name, aspect, count, kind in VISITOR_PLAN:
+        scene = sample_varied_scene(rng, "heldout", count, count, aspect=aspect)
+        render_heldout_scene(scene, clean_heldout_style(rng, scene)).save(out / name)
+        slots, answer = grounded_answer(rng, kind, scene)
+        rows.append({"image": name, "prompt": phrase(rng, kind, "heldout", **slots), "kind": kind, "answer": answer})
+    video = sample_video(rng, "heldout", ("move",), num_frames=VIDEO_FRAMES, sample=partial(sample_varied_scene, aspect=3.0))
+    write_mp4(render_heldout_video(video, clean_heldout_style(rng, video.scene)), out / VISITOR_VIDEO)
+    slots, answer = grounded_answer(rng, "motion", video)
+    rows.append({"video": VISITOR_VIDEO, "prompt": phrase(rng, "motion", "heldout", **slots), "kind": "motion", "answer": answer})
+    rows.append({"image": VISITOR_PLAN[0][0], "prompt": off_topic_request(rng, "heldout"), "kind": OFF_TOPIC, "answer": OFF_TOPIC_ANSWER})
+    return rows
+
+
 def write_offdist_images(out: Path) -> list[dict]:
     drawings = {"landscape": offdist_landscape, "checkerboard": offdist_checkerboard, "noise": offdist_noise}
     rows = []
@@ -130,7 +165,8 @@ def write_assets(out: Path = DEFAULT_DIR, seed: int = SEED) -> None:
     image_examples, image_suite = write_world_images(out, rng)
     video_examples, video_suite = write_world_videos(out, rng)
     offdist = write_offdist_images(out)
-    _write_jsonl(out / "examples.jsonl", image_examples + video_examples + offdist)
+    visitor = write_visitor_examples(out, random.Random(VISITOR_SEED))
+    _write_jsonl(out / "examples.jsonl", image_examples + video_examples + visitor + offdist)
     _write_jsonl(out / "suite.jsonl", image_suite + video_suite)
 
 
