@@ -36,3 +36,16 @@ def app_on_random_models(llava_dir):
     """The app's tiny preset reads the random tiny models instead of the shipped ones (fast, and any answer will do)."""
     with app_models(str(llava_dir)):
         yield
+
+
+def pytest_collection_modifyitems(items):
+    """A `sweep` (a test parametrized over many cases) runs its first case in the quick loop (-m "not slow") and
+    every case in the full suite: its other cases are marked slow."""
+    seen = set()
+    for item in items:
+        if item.get_closest_marker("sweep") is None:
+            continue
+        function = (item.module.__name__, item.originalname)
+        if function in seen:
+            item.add_marker(pytest.mark.slow)
+        seen.add(function)

@@ -36,7 +36,7 @@ def lineups(llava_lineup, qwen2vl):
 @pytest.mark.parametrize("family", ["llava", "qwen2vl"])
 @pytest.mark.parametrize("drafter_name", DRAFTERS)
 @pytest.mark.parametrize("media", [IMAGE, VIDEO], ids=["image", "video"])
-@pytest.mark.slow  # a sweep: every case runs in the full suite (CI)
+@pytest.mark.sweep
 def test_greedy_speculative_equals_target_only(llava_lineup, qwen2vl, family, drafter_name, media):
     target, drafters = lineups(llava_lineup, qwen2vl)[family]
     for gamma in (1, 3, 6):

@@ -83,6 +83,7 @@ def test_vocabularies_padded_apart_as_in_the_real_pairs(lineups):
         assert lineup.target.vocab_size > lineup.draft_model(drafter).vocab_size
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("preset, drafter", CASES)
 @pytest.mark.parametrize("media", [IMAGE, VIDEO], ids=["image", "video"])
 def test_greedy_speculative_equals_target_only(lineups, preset, drafter, media):

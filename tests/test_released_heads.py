@@ -40,6 +40,7 @@ def lineups(tmp_path_factory, tokenizer, llava_dir):
     return {preset.name: Lineup(with_released_heads(preset, folder / "hub", tokenizer)) for preset in targets}
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("preset, drafter", sorted(HEADS))
 @pytest.mark.parametrize("media", [IMAGE, VIDEO], ids=["image", "video"])
 def test_greedy_with_a_released_head_equals_target_only(lineups, preset, drafter, media):

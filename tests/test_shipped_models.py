@@ -37,7 +37,7 @@ def test_the_target_describes_held_out_images_exactly(shipped, row):
 @pytest.mark.parametrize("drafter", ["model", "text-only", "prompt-lookup", "msd", "msd-no-decoupling", "msd-multimodal-only",
                                      "msd-text-stage-only", "msd-visual-embedding-only", "vispec", "vispec-no-adaptor", "flash",
                                      "flash-no-compression", "flash-one-token"])
-@pytest.mark.slow  # a sweep: every case runs in the full suite (CI)
+@pytest.mark.sweep
 def test_every_drafter_is_lossless_on_a_video(shipped, drafter):
     row = next(row for row in SUITE if "video" in row)
     media = load_media(ASSETS / row["video"], get_preset("tiny").video_frames)

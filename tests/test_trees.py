@@ -38,7 +38,7 @@ def shipped():
 
 
 @pytest.mark.parametrize("media_file", ["shapes_2.png", "video_1.mp4"])
-@pytest.mark.slow  # a sweep: every case runs in the full suite (CI)
+@pytest.mark.sweep
 def test_greedy_trees_equal_target_only_for_every_shipped_drafter(shipped, media_file):
     media = load_media(ROOT / "assets" / media_file, 6)
     config = DecodeConfig(max_new_tokens=24, tree=TREES[1])
@@ -67,7 +67,7 @@ def qwen25vl(tmp_path_factory, tokenizer):
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
 @pytest.mark.parametrize("family", ["llava", "qwen2vl", "qwen2.5-vl"])
-@pytest.mark.slow  # a sweep: every case runs in the full suite (CI)
+@pytest.mark.sweep
 def test_greedy_trees_equal_target_only_on_the_stand_ins(llava_lineup, qwen2vl, qwen25vl, family, attention):
     target, drafters = _stand_in_drafters(family, llava_lineup, qwen2vl, qwen25vl)
     models = [target.model] + [d.draft.model for d in drafters.values() if isinstance(d, ModelDrafter)]
@@ -155,7 +155,7 @@ def test_sampling_tree_verify_refuses_a_child_the_target_never_emits_and_tries_i
     assert verdict.path == [1] and verdict.next_token == 3
 
 
-@pytest.mark.slow  # a sweep: every case runs in the full suite (CI)
+@pytest.mark.slow
 def test_sampling_tree_verify_is_distributed_as_the_target():
     """Three children of the root drawn without replacement from q: the first emitted token follows p."""
     vocab, trials = 5, 20_000

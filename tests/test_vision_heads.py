@@ -50,6 +50,7 @@ def random_head_of_width(d: int, **switches):
     return DraftHead(HeadConfig(hidden_size=d, num_heads=4, intermediate_size=2 * d, **switches)).eval()
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("name", list(KINDS))
 @pytest.mark.parametrize("media", [IMAGE, VIDEO], ids=["image", "video"])
 def test_greedy_speculative_equals_target_only(llava_lineup, name, media):
