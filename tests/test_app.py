@@ -16,6 +16,7 @@ def client(llava_dir):
         yield Client(url, verbose=False)
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("media", ["shapes_3.png", "video_1.mp4"])
 def test_compare_streams_then_reports_speedup(client, media):
     from gradio_client import handle_file

@@ -51,6 +51,7 @@ def final_ui_stats(outputs) -> str:
     return outputs[-1][2]
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("fails_at_call", [1, 12], ids=["in prefill", "mid-decoding"])
 def test_out_of_memory_in_the_app_is_a_message_and_the_next_run_works(out_of_memory_after, monkeypatch, fails_at_call):
     arguments = (None, IMAGE, QUESTION, handler.default_preset(), "model", 3, 0.0, 64, 0)

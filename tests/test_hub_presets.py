@@ -104,6 +104,7 @@ def test_every_draft_accepted_is_still_identical(lineups, preset):
     assert run.alpha == 1.0 and run.tau == 5.0
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("preset, drafter", [case for case in CASES if case[1] != "prompt-lookup"])
 def test_sampling_completes_and_is_reproducible(lineups, preset, drafter):
     lineup = lineups[preset]

@@ -77,6 +77,7 @@ def test_unusual_videos_run_end_to_end(tmp_path, frames, width, height):
     assert last.finished and last.comparison().identical and len(last.comparison().target.token_ids) == 6
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("size", [(8, 8), (10_000, 8), (5, 2_000)], ids=str)
 def test_unusual_images_run_end_to_end(tmp_path, size):
     from PIL import Image

@@ -115,6 +115,7 @@ def test_random_bytes_behind_an_image_extension(tmp_path):
         load_image(path)
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize(
     "frames, width, height, expected_frames",
     [(1, 64, 48, 1), (5, 33, 17, 5), (3, 16, 16, 3), (7, 48, 20, 6), (3_000, 64, 48, 6)],

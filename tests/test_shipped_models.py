@@ -26,6 +26,7 @@ def test_models_fit_the_budget():
     assert megabytes <= 40
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("row", [row for row in SUITE if "image" in row][:3], ids=lambda row: row["image"])
 def test_the_target_describes_held_out_images_exactly(shipped, row):
     request = Request(row["prompt"], load_media(ASSETS / row["image"]), "model", DecodeConfig(max_new_tokens=160))
@@ -46,6 +47,7 @@ def test_every_drafter_is_lossless_on_a_video(shipped, drafter):
     assert comparison.speculative.alpha > 0.2
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize(("seeing", "blind"), [("msd", "msd-text-stage-only"), ("model", "text-only")])
 def test_a_drafter_that_sees_drafts_the_visual_words_a_blind_one_cannot(shipped, seeing, blind):
     """What seeing buys, on a held-out image. msd: the two principles (the same head trained on text only never

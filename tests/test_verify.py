@@ -88,6 +88,7 @@ def _emit_two_tokens(p, q, generator) -> list[int]:
     return emitted[:2]
 
 
+@pytest.mark.slow  # statistical: many draws
 def test_one_hot_drafts_are_lossless_too():
     """Deterministic proposals (prompt lookup: q one-hot) keep the target's distribution."""
     vocab, trials = 5, 20_000

@@ -101,6 +101,7 @@ def _first_q_in_one_pass(drafter: HeadDrafter, generated: list[int]) -> torch.Te
     return probabilities(drafter.lm_head(g), drafter.sampling)
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("gamma", [1, 2, 3, 5, 6])
 def test_flash_drafts_gamma_tokens_in_ceil_gamma_over_k_passes(llava_lineup, gamma):
     for name, per_pass in (("flash", 2), ("flash-three-tokens", 3), ("flash-one-token", 1)):

@@ -111,6 +111,7 @@ def _shape_pixels(draw, scene, shape, style) -> np.ndarray:
     return np.linalg.norm(alone - background, axis=-1) > 0.5 * np.linalg.norm(np.array(COLOURS[shape.colour]) - background)
 
 
+@pytest.mark.sweep
 @pytest.mark.parametrize("draw", [draw_varied, draw_heldout], ids=["training renderer", "held-out renderer"])
 def test_varied_pictures_keep_each_shape_in_its_cell_and_its_colour(draw):
     names = list(COLOURS)
