@@ -129,6 +129,6 @@ def test_after_an_accepted_eos_nothing_below_it_counts_as_judged():
     drafted = (DraftToken(EOS, "</s>", 0.9, 0.9, 1.0, parent=-1), DraftToken(11, " x", 0.9, 0.9, 1.0, parent=0),
                DraftToken(12, " y", 0.1, 0.1, 0.0, parent=0))
     step = Step(2, drafted, 2, (Token(EOS, "</s>", "accepted", 0.9),), 0.001, 0.002, accepted_path=(0, 1))
-    assert node_fates(step, frozenset({EOS})) == ("accepted", "unjudged", "unjudged")
+    assert node_fates(step) == ("accepted", "unjudged", "unjudged")
     html = tree_html(step, eos_ids=frozenset({EOS}))
     assert "corrected" not in node_kinds(html) and "bonus" not in node_kinds(html) and "&lt;/s&gt;" not in html

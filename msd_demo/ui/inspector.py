@@ -19,7 +19,7 @@ def inspector_html(steps: tuple[Step, ...], number: int, eos_ids: frozenset[int]
         return '<div class="msd-inspector msd-note">Run a comparison, then pick a step to see how it was decided.</div>'
     number = min(max(int(number), 1), len(steps))
     step = steps[number - 1]
-    fates = node_fates(step, eos_ids)
+    fates = node_fates(step)
     rows = [_draft_row(step, i, fates[i], eos_ids) for i in range(len(step.drafted))] + [_final_row(step, eos_ids)]
     # Drafts the target accepted past an emitted EOS were never used: count what the answer kept (metrics' rule).
     header = (f"<p><b>Step {number} of {len(steps)}</b>: drafted {len(step.drafted)}, accepted {accepted_positions(step)}, "

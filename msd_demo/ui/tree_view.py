@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from html import escape
 
 from msd_demo.engine.events import Step, Token
+from msd_demo.measure.metrics import accepted_positions
 from msd_demo.ui.render import EOS_TITLE
 
 COLUMN, ROW = 92, 24  # px between depths, between stacked siblings
@@ -41,7 +42,7 @@ class Node:
     eos: bool = False
 
 
-def node_fates(step: Step, eos_ids: frozenset[int] = frozenset()) -> tuple[str, ...]:
+def node_fates(step: Step) -> tuple[str, ...]:
     """Each drafted node's fate: "accepted", "rejected" (judged and refused) or "unjudged"."""
     used = _used_path(step)
     judged_parents = {-1, *used}
@@ -63,7 +64,7 @@ def tree_html(step: Step, root: Token | None = None, eos_ids: frozenset[int] = f
     svg = (f'<svg class="msd-tree-svg" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" role="img" '
            f'aria-label="draft tree of {len(step.drafted)} nodes">{"".join(edges)}{"".join(drawn)}</svg>')
-    fates = node_fates(step, eos_ids)
+    fates = [node.kind for node in nodes if node.index >= 0]  # the drafted nodes' fates, as _nodes drew them
     counts = {fate: fates.count(fate) for fate in ("accepted", "rejected", "unjudged")}
     depth = max((node_depth(step, index) for index in range(len(step.drafted))), default=0)
     caption = (f"{len(step.drafted)} drafted nodes, depth {depth}: "
@@ -89,10 +90,9 @@ def tree_legend_html() -> str:
 
 
 def _used_path(step: Step) -> tuple[int, ...]:
-    """The accepted nodes that were emitted: an EOS on the path ends the answer, and the rest go unused."""
-    emitted = sum(token.kind == "accepted" for token in step.emitted)
+    """The accepted nodes the answer kept (metrics' rule: an EOS on the path ends it, and the rest go unused)."""
     path = step.accepted_path or tuple(range(step.accepted))  # a hand-built chain may leave the path implicit
-    return path[:emitted]
+    return path[:accepted_positions(step)]
 
 
 def _final_token(step: Step) -> Token | None:
@@ -106,7 +106,7 @@ def _nodes(step: Step, root: Token | None, eos_ids: frozenset[int]) -> list[Node
     root_title = f"root: the last emitted token {root_text!r}; the draft grows from it" if root else \
         "root: the last emitted token (the prefill's); the draft grows from it"
     nodes = [Node(-1, None, "root", _label(root_text), root_title, bool(root and root.token_id in eos_ids))]
-    fates, used = node_fates(step, eos_ids), _used_path(step)
+    fates, used = node_fates(step), _used_path(step)
     for index, draft in enumerate(step.drafted):
         text = _shown(draft.text, draft.token_id, eos_ids)
         title = f"{_fate_text(step, index, fates[index], used, eos_ids)}\n{text!r} (depth {node_depth(step, index)})\n" + \
