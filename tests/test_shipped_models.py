@@ -26,6 +26,12 @@ def test_models_fit_the_budget():
     assert megabytes <= 40
 
 
+def test_the_tiny_preset_states_the_parameters_of_the_shipped_files(shipped):
+    """The size shown in the app and `presets` is read from the files, so a retrained set describes itself."""
+    target_millions = sum(p.numel() for p in shipped.target.model.parameters()) / 1e6
+    assert get_preset("tiny").size.startswith(f"target {target_millions:.1f}M, drafts ")
+
+
 @pytest.mark.sweep
 @pytest.mark.parametrize("row", [row for row in SUITE if "image" in row][:3], ids=lambda row: row["image"])
 def test_the_target_describes_held_out_images_exactly(shipped, row):

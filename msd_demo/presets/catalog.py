@@ -1,6 +1,8 @@
 """The presets: which target and which draft models make up a lineup, and which drafters exist. Plain data,
 no models: the allow-list of sources and the CLI's listing read it without loading anything."""
 
+import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +76,7 @@ def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
         draft_models={"model": str(models_dir / "draft-vlm"), "text-only": str(models_dir / "draft-text"), **heads},
         description="the shipped tiny models trained on the shapes world (models/)",
         hardware="CPU",
-        size=f"target 6.2M, drafts 2.1M and 0.5M, heads 0.6M to 1.3M parameters each ({_megabytes(models_dir):.0f} MB)",
+        size=_tiny_sizes(models_dir, heads),
         video_frames=6,
         visual_words_file=str(models_dir / "visual_words.txt"),
     )
@@ -169,6 +171,27 @@ HUB_PRESETS = [
         tree_defaults={"vispec": VISPEC_TREE},
     ),
 ]
+def _tiny_sizes(models_dir: Path, heads: dict[str, str]) -> str:
+    """Parameters read from the shipped files (a retrained set describes itself), and the folder's size."""
+    def millions(folder: str | Path) -> str:
+        return f"{_parameters(Path(folder)) / 1e6:.1f}M"
+
+    head_sizes = sorted(heads.values(), key=lambda folder: _parameters(Path(folder)))
+    heads_text = f", heads {millions(head_sizes[0])} to {millions(head_sizes[-1])} parameters each" if head_sizes else ""
+    return (f"target {millions(models_dir / 'target')}, drafts {millions(models_dir / 'draft-vlm')} and "
+            f"{millions(models_dir / 'draft-text')}{heads_text} ({_megabytes(models_dir):.0f} MB)")
+
+
+def _parameters(folder: Path) -> int:
+    """Parameters in a folder's safetensors files, from their headers alone (8 bytes of length, then JSON)."""
+    total = 0
+    for file in folder.glob("*.safetensors") if folder.is_dir() else []:
+        with file.open("rb") as stream:
+            header = json.loads(stream.read(int.from_bytes(stream.read(8), "little")))
+        total += sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
+    return total
+
+
 def _megabytes(folder: Path) -> float:
     files = [f for f in folder.rglob("*") if f.is_file() and ".checkpoints" not in f.parts] if folder.is_dir() else []
     return sum(f.stat().st_size for f in files) / 2**20
