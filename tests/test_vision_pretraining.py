@@ -7,7 +7,16 @@ import torch
 from transformers import LlavaForConditionalGeneration
 
 from msd_demo.training import architectures as arch
-from msd_demo.training.vision import ATTRIBUTES, EMPTY, NO_LABEL, cell_patch_weights, pretrain_vision, scene_batch
+from msd_demo.training.vision import (
+    ATTRIBUTES,
+    EMPTY,
+    NO_LABEL,
+    cell_patch_weights,
+    pretrain_vision,
+    scene_batch,
+    widest_aspect,
+)
+from msd_demo.world.variety import MAX_ASPECT, sample_varied_scene
 from tests.tiny_models import build_tokenizer
 
 pytestmark = pytest.mark.slow  # trains or serves for real: run by the full suite, not by -m 'not slow'
@@ -41,6 +50,15 @@ def test_a_cell_of_a_padded_wide_or_tall_picture_reads_the_patches_it_covers():
     assert tall[:2, 2].tolist() == [0.5, 0.5] and tall.sum() - tall[:2, 2].sum() < 1e-6
     centre = cell_patch_weights(192, 192, 6)[4].view(6, 6)
     assert torch.allclose(centre[2:4, 2:4], torch.full((2, 2), 0.25))
+
+
+def test_the_curriculum_starts_with_square_pictures_and_reaches_4_to_1():
+    assert widest_aspect(0, 1000) == 1.0 and widest_aspect(600, 1000) == widest_aspect(999, 1000) == MAX_ASPECT
+    rng = random.Random(3)
+    assert all(scene.width == scene.height for scene in (sample_varied_scene(rng, widest=1.0) for _ in range(50)))
+    halfway = [sample_varied_scene(rng, widest=widest_aspect(300, 1000)) for _ in range(200)]
+    ratios = [scene.width / scene.height for scene in halfway]
+    assert max(ratios) <= 2.5 and min(ratios) >= 1 / 2.5 and any(r != 1 for r in ratios)
 
 
 def test_pretraining_learns_above_chance():

@@ -10,6 +10,11 @@ drawings (render_varied.py) of any aspect ratio, padded to a square as the proce
 covers a different block of patches for each aspect ratio, so its features are the mean of the patch tokens
 it covers, weighted by how much of each patch lies inside it. The heads are thrown away; the stock CLIP
 tower stays.
+
+Square pictures come first and the widest aspect ratio grows to 4:1 over the first 60% of the steps. With every
+aspect ratio from the start the tower never learnt shapes: in a padded 4:1 picture a small shape is 5-7 pixels
+tall, and that noise drowned the signal (occupied cells' shape named right 24% after 1000 steps, chance; on
+square pictures alone 45% after 250 steps, where colour was 99%).
 """
 
 import random
@@ -17,13 +22,14 @@ import random
 import torch
 from torch import nn
 from tqdm import tqdm
+from transformers import get_cosine_schedule_with_warmup
 
 from msd_demo.inputs.square import pad_to_square
 from msd_demo.world import COLOURS, SHAPES, SIZES
 from msd_demo.world.render_varied import render_varied_scene
 from msd_demo.world.scene import BACKGROUNDS as FIRST_BACKGROUNDS
 from msd_demo.world.scene import EXTRA_BACKGROUNDS
-from msd_demo.world.variety import sample_style, sample_varied_scene
+from msd_demo.world.variety import MAX_ASPECT, sample_style, sample_varied_scene
 
 EMPTY = "empty"
 # An empty cell has a kind ("empty") but no colour or size: those are learnt on occupied cells only (with an
@@ -82,10 +88,11 @@ class CellProbe(nn.Module):
 
 
 def scene_batch(
-    rng: random.Random, image_processor, batch_size: int, patches_per_side: int
+    rng: random.Random, image_processor, batch_size: int, patches_per_side: int, widest: float = MAX_ASPECT
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-    """(pixels [B, 3, S, S], cell weights [B, 9, P*P], labels) of varied training pictures, padded to squares."""
-    scenes = [sample_varied_scene(rng, "train") for _ in range(batch_size)]
+    """(pixels [B, 3, S, S], cell weights [B, 9, P*P], labels) of varied training pictures, padded to squares,
+    their aspect ratios between 1/widest and widest."""
+    scenes = [sample_varied_scene(rng, "train", widest=widest) for _ in range(batch_size)]
     pictures = [pad_to_square(render_varied_scene(scene, sample_style(rng, scene))) for scene in scenes]
     pixels = image_processor(pictures, return_tensors="pt")["pixel_values"]
     weights = torch.stack([cell_patch_weights(scene.width, scene.height, patches_per_side) for scene in scenes])
@@ -99,22 +106,32 @@ def scene_batch(
     return pixels, weights, labels
 
 
-def pretrain_vision(model, image_processor, steps: int, seed: int, batch_size: int = 64, learning_rate: float = 2e-3) -> float:
+def widest_aspect(step: int, steps: int) -> float:
+    """The curriculum: square pictures at first, every aspect ratio up to 4:1 from 60% of the steps on."""
+    return 1.0 + (MAX_ASPECT - 1.0) * min(1.0, step / (0.6 * steps))
+
+
+def pretrain_vision(model, image_processor, steps: int, seed: int, batch_size: int = 64, learning_rate: float = 1e-3) -> float:
     """Trains model.model.vision_tower in place; returns the last batch's share of occupied cells' attributes right."""
     tower = model.model.vision_tower
     patches_per_side = tower.config.image_size // tower.config.patch_size
     probe = CellProbe(tower.config.hidden_size).to(model.device)
-    optimizer = torch.optim.AdamW([*tower.parameters(), *probe.parameters()], lr=learning_rate)
+    parameters = [*tower.parameters(), *probe.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=learning_rate)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
     rng = random.Random(seed)
     accuracy = 0.0
     progress = tqdm(range(steps), desc="vision", dynamic_ncols=True)
-    for _ in progress:
-        pixels, weights, labels = scene_batch(rng, image_processor, batch_size, patches_per_side)
+    for step in progress:
+        widest = widest_aspect(step, steps)
+        pixels, weights, labels = scene_batch(rng, image_processor, batch_size, patches_per_side, widest)
         hidden = tower(pixel_values=pixels.to(model.device), output_hidden_states=True).hidden_states[-1]
         labels = {k: v.to(model.device) for k, v in labels.items()}
         loss, accuracy = probe.loss(hidden[:, 1:], weights.to(model.device), labels)  # drop CLS
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
+        scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        progress.set_postfix(loss=f"{loss.item():.3f}", occupied_cells_right=f"{accuracy:.3f}")
+        progress.set_postfix(loss=f"{loss.item():.3f}", occupied_cells_right=f"{accuracy:.3f}", widest=f"{widest:.1f}")
     return accuracy

@@ -55,10 +55,11 @@ def varied_backgrounds(split: str) -> list[tuple[str, tuple[int, int, int]]]:
     return [(name, varied_shade(base, offset)) for name, base in families.items() for offset in offsets]
 
 
-def varied_resolutions(split: str, aspect: float | None = None) -> list[tuple[int, int]]:
-    """(width, height) pairs of a split: aspect ratios 1/4 to 4, or exactly `aspect` when given."""
+def varied_resolutions(split: str, aspect: float | None = None, widest: float = MAX_ASPECT) -> list[tuple[int, int]]:
+    """(width, height) pairs of a split: aspect ratios 1/widest to widest (at most 1/4 to 4), or exactly `aspect`."""
     sides = VARIED_SIDES[check_split(split)]
-    pairs = [(w, h) for w in sides for h in sides if 1 / MAX_ASPECT <= w / h <= MAX_ASPECT]
+    widest = min(widest, MAX_ASPECT)
+    pairs = [(w, h) for w in sides for h in sides if 1 / widest <= w / h <= widest]
     if aspect is not None:
         pairs = [(w, h) for w, h in pairs if abs(w / h - aspect) < 1e-9]
         if not pairs:
@@ -67,12 +68,14 @@ def varied_resolutions(split: str, aspect: float | None = None) -> list[tuple[in
 
 
 def sample_varied_scene(
-    rng: random.Random, split: str = "train", min_objects: int = 1, max_objects: int = 6, aspect: float | None = None
+    rng: random.Random, split: str = "train", min_objects: int = 1, max_objects: int = 6, aspect: float | None = None,
+    widest: float = MAX_ASPECT,
 ) -> Scene:
-    """A scene on any background family and aspect ratio of the split (a fixed `aspect` when given)."""
+    """A scene on any background family and aspect ratio of the split (a fixed `aspect` when given, else one
+    between 1/widest and widest)."""
     if not 1 <= min_objects <= max_objects <= 9:
         raise ValueError(f"need 1 <= min_objects <= max_objects <= 9, got {min_objects}, {max_objects}")
-    width, height = rng.choice(varied_resolutions(split, aspect))
+    width, height = rng.choice(varied_resolutions(split, aspect, widest))
     background_name, background = rng.choice(varied_backgrounds(split))
     cells = rng.sample(range(9), rng.randint(min_objects, max_objects))
     objects = in_reading_order(sample_shapes(rng, background_name, cells))
