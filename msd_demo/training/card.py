@@ -157,7 +157,7 @@ def _training_table(records: dict, plan: Plan) -> str:
         "then frozen. Square pictures come first, the widest aspect ratio growing to 4:1 over 60% of the steps (with "
         "every aspect ratio from the start, shapes a few pixels tall in padded wide pictures kept the tower from "
         "learning shapes at all: 24% of occupied cells' shapes right after 1000 steps, chance). "
-        "Without it the tiny LLaVA stayed blind: its loss sat at the level of the language prior "
+        "Without this pre-training the tiny LLaVA stayed blind: its loss sat at the level of the language prior "
         "(~0.5 nats/token) for 900 steps while the language loss washed the image features out. The draft VLM "
         "starts from a copy of the trained tower, also frozen: with a smaller tower of its own it named colours "
         "and sizes but got only 10% of held-out objects (shape, colour and place) right.\n\n"
