@@ -154,7 +154,7 @@ def _training_table(records: dict, plan: Plan) -> str:
         "varied, padded pictures to name what is in each of the 3x3 cells (shape or empty; colour and size of a "
         "shape), read from the patch tokens the cell covers, weighted by how much of each lies in it, and the "
         "background family, with linear heads that are then dropped (`msd_demo/training/vision.py`); the tower is "
-        "then frozen. Square pictures come first, the widest aspect ratio growing to 4:1 over 60% of the steps (with "
+        "then frozen. Square pictures only for 40% of the steps, then the widest aspect ratio grows to 4:1 (at 80%; with "
         "every aspect ratio from the start, shapes a few pixels tall in padded wide pictures kept the tower from "
         "learning shapes at all: 24% of occupied cells' shapes right after 1000 steps, chance). "
         "Without this pre-training the tiny LLaVA stayed blind: its loss sat at the level of the language prior "
