@@ -13,6 +13,7 @@ from msd_demo.training.vision import (
     NO_LABEL,
     cell_patch_weights,
     pretrain_vision,
+    pretrain_vision_once,
     scene_batch,
     widest_aspect,
 )
@@ -69,3 +70,16 @@ def test_pretraining_learns_above_chance():
     # Share of occupied cells' kind, colour and size named right; guessing gives 0.22. Measured on varied, padded
     # pictures with this 64 x 2 tower at 96 pixels: 0.19 after 40 steps, 0.28 after 60.
     assert accuracy > 0.25
+
+
+def test_a_pretrained_tower_is_kept_and_reused_only_for_the_same_recipe(tmp_path):
+    saved = tmp_path / "vision_tower.pt"
+    torch.manual_seed(0)
+    first, processor = tiny_llava()
+    assert "pre-trained" in pretrain_vision_once(first, processor.image_processor, steps=2, seed=1, saved=saved)
+    second, _ = tiny_llava()
+    assert "loaded" in pretrain_vision_once(second, processor.image_processor, steps=2, seed=1, saved=saved)
+    for a, b in zip(first.model.vision_tower.parameters(), second.model.vision_tower.parameters(), strict=True):
+        assert torch.equal(a, b)
+    third, _ = tiny_llava()
+    assert "pre-trained" in pretrain_vision_once(third, processor.image_processor, steps=3, seed=1, saved=saved)

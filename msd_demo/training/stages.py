@@ -37,7 +37,7 @@ from msd_demo.training.plan import (
     Plan,
     checkpoints,
 )
-from msd_demo.training.vision import pretrain_vision
+from msd_demo.training.vision import pretrain_vision_once
 from msd_demo.world import VISUAL_WORDS
 
 
@@ -96,8 +96,8 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
         target_tower = AutoModelForImageTextToText.from_pretrained(str(out / "target")).model.vision_tower
         model.model.vision_tower.load_state_dict(target_tower.state_dict())
     elif not resumable(checkpoints(out, stage) / "last.pt", schedule):  # a resumed run restores the trained tower
-        accuracy = pretrain_vision(model, processor.image_processor, plan.vision_steps, SEEDS[stage])
-        print(f"{stage}: vision tower pre-trained, occupied cells' attributes right {accuracy:.3f}")
+        saved = checkpoints(out, stage) / "vision_tower.pt"
+        print(f"{stage}: " + pretrain_vision_once(model, processor.image_processor, plan.vision_steps, SEEDS[stage], saved))
     # Frozen from here on, as in LLaVA: the language loss would otherwise wash the features out again
     # before the LM has learnt to read them.
     model.model.vision_tower.requires_grad_(False)

@@ -18,6 +18,7 @@ square pictures alone 45% after 250 steps, where colour was 99%).
 """
 
 import random
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -142,3 +143,20 @@ def pretrain_vision(model, image_processor, steps: int, seed: int, batch_size: i
         shares = {name: sum(r[name] for r in recent) / len(recent) for name in ATTRIBUTES}
         progress.set_postfix(loss=f"{loss.item():.3f}", **{k: f"{v:.3f}" for k, v in shares.items()}, widest=f"{widest:.1f}")
     return sum(shares.values()) / len(shares)
+
+
+def pretrain_vision_once(model, image_processor, steps: int, seed: int, saved: Path) -> str:
+    """pretrain_vision, kept in `saved` (the tower's weights, a few MB): a build interrupted before its language
+    stage's first checkpoint, or moved to another machine, starts from it instead of training the tower again.
+    Returns what happened, for the log."""
+    tower = model.model.vision_tower
+    key = {"steps": steps, "seed": seed, "config": tower.config.to_dict()}
+    if saved.exists():
+        state = torch.load(saved, weights_only=False)
+        if state["key"] == key:
+            tower.load_state_dict(state["tower"])
+            return f"vision tower loaded from {saved} (occupied cells' attributes right {state['accuracy']:.3f})"
+    accuracy = pretrain_vision(model, image_processor, steps, seed)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"key": key, "tower": tower.state_dict(), "accuracy": accuracy}, saved)
+    return f"vision tower pre-trained, occupied cells' attributes right {accuracy:.3f}"
