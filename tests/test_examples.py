@@ -9,8 +9,8 @@ from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from msd_demo.inputs.media import load_media
 from msd_demo.inputs.prompt import build_prompt
-from msd_demo.inputs.square import PAD_SWITCH
 from msd_demo.presets.catalog import MODELS_DIR, get_preset
+from msd_demo.training.plan import IMAGE_SIZE, TARGET_SIZE
 from msd_demo.training.scoring import is_right
 from msd_demo.ui.examples import ASSETS_DIR
 
@@ -19,8 +19,10 @@ MAX_NEW_TOKENS = 256  # the longest grounded answer (a video's motion) is about 
 
 
 def trained_for_issue_21(target: Path) -> bool:
-    """The retrained target pads pictures to a square; the one trained before issue 21's recipe does not."""
-    return bool(json.loads((target / "processor_config.json").read_text())["image_processor"].get(PAD_SWITCH))
+    """The retrained target is built by today's plan (192-pixel pictures, 8 text layers); the one trained
+    before issue 21's recipe saw 96-pixel pictures with 6 text layers."""
+    config = json.loads((target / "config.json").read_text())
+    return (config["vision_config"]["image_size"], config["text_config"]["num_hidden_layers"]) == (IMAGE_SIZE, TARGET_SIZE.text_layers)
 
 
 def examples_with_truth() -> list[dict]:
@@ -56,7 +58,7 @@ def test_the_examples_include_a_visitors_pictures_words_and_an_off_topic_request
 
 @pytest.mark.slow
 @pytest.mark.skipif(not trained_for_issue_21(TARGET), reason="issue 21: models/ still holds the target trained before "
-                    "the issue-21 recipe (no msd_pad_to_square); the retrained models must answer every example right")
+                    "the issue-21 recipe (96-pixel pictures, 6 text layers); the retrained models must answer every example right")
 @pytest.mark.parametrize("row", examples_with_truth(), ids=lambda row: f"{row.get('image') or row['video']}:{row['kind']}")
 def test_the_shipped_target_answers_every_example_right(row, shipped_target):
     answer = greedy_answer(*shipped_target, row)

@@ -15,6 +15,7 @@ from msd_demo.inputs.square import pads_to_square
 from msd_demo.training import heads
 from msd_demo.training.__main__ import main
 from msd_demo.training.data import IGNORE, make_sample
+from msd_demo.training.plan import PAD_TO_SQUARE
 from msd_demo.training.scoring import is_right
 from msd_demo.world import sample_example
 
@@ -30,8 +31,8 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
         model = AutoModelForImageTextToText.from_pretrained(tmp_path / name)
         assert model.dtype == torch.float16  # shipped as fp16 safetensors
         prompt = build_prompt(processor, example.question, media, torch.device("cpu"), model.config.image_token_id)
-        assert pads_to_square(processor)  # the runtime pads pictures as the build trained on them
-        assert prompt.visual_mask.sum() == 36  # one frame padded and resized to 192x192, 32x32 patches
+        assert pads_to_square(processor) == PAD_TO_SQUARE  # the runtime treats pictures as the build trained on them
+        assert prompt.visual_mask.sum() == 36  # one frame resized to 192x192, 32x32 patches
         logits = model.float()(**prompt.model_inputs).logits
         assert logits.shape[:2] == prompt.input_ids.shape and torch.isfinite(logits).all()
     tokenizer = AutoTokenizer.from_pretrained(tmp_path / "draft-text")

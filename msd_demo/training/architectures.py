@@ -54,15 +54,16 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int) -> PreTrainedTokeniz
     return fast
 
 
-def llava_processor(tokenizer, image_size: int, patch_size: int) -> LlavaProcessor:
-    """Pictures are padded to a square first (the switch is saved with the processor, so the runtime pads as the
-    build trained), then resized without centre-cropping: the 3x3 grid of the world must stay whole."""
+def llava_processor(tokenizer, image_size: int, patch_size: int, pad_to_square: bool = False) -> LlavaProcessor:
+    """Pictures are resized without centre-cropping (the 3x3 grid of the world must stay whole), padded to a
+    square first when asked (the switch is saved with the processor, so the runtime pads as the build trained)."""
     image_processor = CLIPImageProcessorPil(size={"height": image_size, "width": image_size}, do_center_crop=False)
     processor = LlavaProcessor(
         image_processor=image_processor, tokenizer=tokenizer, chat_template=CHAT_TEMPLATE, patch_size=patch_size,
         vision_feature_select_strategy="default", image_token=IMAGE_TOKEN, num_additional_image_tokens=1,
     )
-    enable_pad_to_square(processor)
+    if pad_to_square:
+        enable_pad_to_square(processor)
     return processor
 
 

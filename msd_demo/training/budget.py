@@ -28,7 +28,7 @@ from msd_demo.training import heads, robustness, vision_heads
 from msd_demo.training.data import text_batches, vlm_batches
 from msd_demo.training.evaluate import greedy_answers
 from msd_demo.training.loop import Schedule, train
-from msd_demo.training.plan import DRAFT_TEXT_SIZE, DRAFT_VLM_SIZE, FULL, IMAGE_SIZE, PATCH, TARGET_SIZE, VlmSize
+from msd_demo.training.plan import DRAFT_TEXT_SIZE, DRAFT_VLM_SIZE, FULL, IMAGE_SIZE, PAD_TO_SQUARE, PATCH, TARGET_SIZE, VlmSize
 from msd_demo.training.vision import pretrain_vision
 from msd_demo.world import KINDS, VIDEO_KINDS
 
@@ -52,7 +52,7 @@ def megabytes(folder: Path) -> float:
 
 def sizes_on_disk(tokenizer, out: Path) -> dict[str, float]:
     """Every model of models/ at FULL size, random weights, saved as the build saves them: name -> MB."""
-    processor = arch.llava_processor(tokenizer, IMAGE_SIZE, PATCH)
+    processor = arch.llava_processor(tokenizer, IMAGE_SIZE, PATCH, PAD_TO_SQUARE)
     target = build_vlm(tokenizer, TARGET_SIZE)
     models = {"target": target, "draft-vlm": build_vlm(tokenizer, DRAFT_VLM_SIZE),
               "draft-text": LlamaForCausalLM(arch.llama_config(tokenizer, **DRAFT_TEXT_SIZE))}
@@ -67,7 +67,7 @@ def sizes_on_disk(tokenizer, out: Path) -> dict[str, float]:
 
 def per_step(tokenizer, steps: int, work: Path) -> dict[str, float]:
     """CPU seconds per step of each training stage at FULL size (its own batch), after one warm-up step."""
-    processor = arch.llava_processor(tokenizer, IMAGE_SIZE, PATCH)
+    processor = arch.llava_processor(tokenizer, IMAGE_SIZE, PATCH, PAD_TO_SQUARE)
     schedule = Schedule(steps=steps, learning_rate=1e-3, warmup=1)
     pad = tokenizer.pad_token_id
     target, draft = build_vlm(tokenizer, TARGET_SIZE), build_vlm(tokenizer, DRAFT_VLM_SIZE)
@@ -100,7 +100,7 @@ def per_step(tokenizer, steps: int, work: Path) -> dict[str, float]:
 
 def generation_seconds(tokenizer, answers: int) -> dict[str, float]:
     """CPU seconds per answer at the full token budget (random weights never stop), images and videos."""
-    processor = arch.llava_processor(tokenizer, IMAGE_SIZE, PATCH)
+    processor = arch.llava_processor(tokenizer, IMAGE_SIZE, PATCH, PAD_TO_SQUARE)
     target = build_vlm(tokenizer, TARGET_SIZE).eval()
     timed = {}
     for kind in ("describe", "describe_video"):

@@ -88,9 +88,9 @@ def _architecture() -> str:
     image_tokens = (IMAGE_SIZE // PATCH) ** 2
     return (
         "## Architecture\n\n"
-        "Stock transformers classes, loaded with the Auto classes. Pictures are padded to a square with their own "
-        "background colour (the image processor's `msd_pad_to_square`, `msd_demo/inputs/square.py`), so a wide or "
-        f"tall picture keeps its shapes' proportions, then resized to {IMAGE_SIZE}x{IMAGE_SIZE} and cut into "
+        "Stock transformers classes, loaded with the Auto classes. Pictures are resized to "
+        f"{IMAGE_SIZE}x{IMAGE_SIZE}, squashed rather than padded to a square (padded, a 3:1 picture's shapes were too "
+        "few pixels for the tower to tell apart; `msd_demo/training/plan.py` gives the figures), and cut into "
         f"{PATCH}x{PATCH} patches: {image_tokens} image tokens per frame; a video is {VIDEO_FRAMES} uniformly sampled "
         "frames. One byte-level BPE tokenizer (chat template, `</s>` ends each turn) for all three.\n\n"
         f"- `target`: LLaVA; CLIP vision tower {t.vision_hidden} wide x {t.vision_layers} layers; Llama text "

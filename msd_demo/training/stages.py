@@ -31,6 +31,7 @@ from msd_demo.training.plan import (
     DRAFT_TEXT_SIZE,
     DRAFT_VLM_SIZE,
     IMAGE_SIZE,
+    PAD_TO_SQUARE,
     PATCH,
     SEEDS,
     TARGET_SIZE,
@@ -87,7 +88,7 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
     if _already_done(out, stage, schedule, target_weights):
         return
     tokenizer = load_tokenizer(out)
-    processor = arch.llava_processor(tokenizer, IMAGE_SIZE, PATCH)
+    processor = arch.llava_processor(tokenizer, IMAGE_SIZE, PATCH, PAD_TO_SQUARE)
     torch.manual_seed(SEEDS[stage])
     text = arch.llama_config(tokenizer, size.text_hidden, size.text_layers, size.heads, size.kv_heads)
     config = arch.llava_config(tokenizer, text, size.vision_hidden, size.vision_layers, IMAGE_SIZE, PATCH)

@@ -6,10 +6,10 @@ measured exactly that: loss stuck at the blind level of ~0.5 nats/token, image f
 Real VLMs start from a pretrained vision encoder; ours gets the equivalent here, supervised by the world
 itself: from each of the 3x3 grid cells predict its shape, colour and size (or "empty"), and the background
 family from the mean of all patches. The pictures are what the language stage sees (issue 21): varied
-drawings (render_varied.py) of any aspect ratio, padded to a square as the processor pads them. A cell then
-covers a different block of patches for each aspect ratio, so its features are the mean of the patch tokens
-it covers, weighted by how much of each patch lies inside it. The heads are thrown away; the stock CLIP
-tower stays.
+drawings (render_varied.py) of any aspect ratio, squashed to a square by the processor (or padded, where its
+switch says so; a cell then covers a different block of patches for each aspect ratio). A cell's features are
+the mean of the patch tokens it covers, weighted by how much of each patch lies inside it. The heads are
+thrown away; the stock CLIP tower stays.
 
 Square pictures come first (40% of the steps), then the widest aspect ratio grows to 4:1 (at 80%). With every
 aspect ratio from the start the tower never learnt shapes: in a padded 4:1 picture a small shape is 5-7 pixels
@@ -25,7 +25,7 @@ from torch import nn
 from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from msd_demo.inputs.square import pad_to_square
+from msd_demo.inputs.square import PAD_SWITCH, pad_to_square
 from msd_demo.world import COLOURS, SHAPES, SIZES
 from msd_demo.world.render_varied import render_varied_scene
 from msd_demo.world.scene import BACKGROUNDS as FIRST_BACKGROUNDS
@@ -92,11 +92,14 @@ def scene_batch(
     rng: random.Random, image_processor, batch_size: int, patches_per_side: int, widest: float = MAX_ASPECT
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
     """(pixels [B, 3, S, S], cell weights [B, 9, P*P], labels) of varied training pictures, padded to squares,
-    their aspect ratios between 1/widest and widest."""
+    their aspect ratios between 1/widest and widest. Pictures are padded first if the processor's switch says so
+    (as the runtime does); squashed, every picture's cells lie where a square picture's do."""
     scenes = [sample_varied_scene(rng, "train", widest=widest) for _ in range(batch_size)]
-    pictures = [pad_to_square(render_varied_scene(scene, sample_style(rng, scene))) for scene in scenes]
-    pixels = image_processor(pictures, return_tensors="pt")["pixel_values"]
-    weights = torch.stack([cell_patch_weights(scene.width, scene.height, patches_per_side) for scene in scenes])
+    pictures = [render_varied_scene(scene, sample_style(rng, scene)) for scene in scenes]
+    pads = getattr(image_processor, PAD_SWITCH, False)
+    pixels = image_processor([pad_to_square(p) if pads else p for p in pictures], return_tensors="pt")["pixel_values"]
+    sizes = [(scene.width, scene.height) if pads else (1, 1) for scene in scenes]
+    weights = torch.stack([cell_patch_weights(width, height, patches_per_side) for width, height in sizes])
     labels = {name: torch.full((batch_size, GRID * GRID), NO_LABEL, dtype=torch.long) for name in ATTRIBUTES}
     labels["kind"].fill_(ATTRIBUTES["kind"].index(EMPTY))
     for row, scene in enumerate(scenes):
@@ -150,7 +153,7 @@ def pretrain_vision_once(model, image_processor, steps: int, seed: int, saved: P
     stage's first checkpoint, or moved to another machine, starts from it instead of training the tower again.
     Returns what happened, for the log."""
     tower = model.model.vision_tower
-    key = {"steps": steps, "seed": seed, "config": tower.config.to_dict()}
+    key = {"steps": steps, "seed": seed, "config": tower.config.to_dict(), "pads": getattr(image_processor, PAD_SWITCH, False)}
     if saved.exists():
         state = torch.load(saved, weights_only=False)
         if state["key"] == key:
