@@ -171,15 +171,18 @@ HUB_PRESETS = [
         tree_defaults={"vispec": VISPEC_TREE},
     ),
 ]
+
+
 def _tiny_sizes(models_dir: Path, heads: dict[str, str]) -> str:
     """Parameters read from the shipped files (a retrained set describes itself), and the folder's size."""
-    def millions(folder: str | Path) -> str:
-        return f"{_parameters(Path(folder)) / 1e6:.1f}M"
+    def millions(count: int) -> str:
+        return f"{count / 1e6:.1f}M"
 
-    head_sizes = sorted(heads.values(), key=lambda folder: _parameters(Path(folder)))
-    heads_text = f", heads {millions(head_sizes[0])} to {millions(head_sizes[-1])} parameters each" if head_sizes else ""
-    return (f"target {millions(models_dir / 'target')}, drafts {millions(models_dir / 'draft-vlm')} and "
-            f"{millions(models_dir / 'draft-text')}{heads_text} ({_megabytes(models_dir):.0f} MB)")
+    head_counts = sorted(_parameters(Path(folder)) for folder in heads.values())
+    heads_text = f", heads {millions(head_counts[0])} to {millions(head_counts[-1])} parameters each" if head_counts else ""
+    target, draft_vlm, draft_text = (_parameters(models_dir / name) for name in ("target", "draft-vlm", "draft-text"))
+    return (f"target {millions(target)}, drafts {millions(draft_vlm)} and {millions(draft_text)}{heads_text} "
+            f"({_megabytes(models_dir):.0f} MB)")
 
 
 def _parameters(folder: Path) -> int:

@@ -91,7 +91,7 @@ class CellProbe(nn.Module):
 def scene_batch(
     rng: random.Random, image_processor, batch_size: int, patches_per_side: int, widest: float = MAX_ASPECT
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-    """(pixels [B, 3, S, S], cell weights [B, 9, P*P], labels) of varied training pictures, padded to squares,
+    """(pixels [B, 3, S, S], cell weights [B, 9, P*P], labels) of varied training pictures,
     their aspect ratios between 1/widest and widest. Pictures are padded first if the processor's switch says so
     (as the runtime does); squashed, every picture's cells lie where a square picture's do."""
     scenes = [sample_varied_scene(rng, "train", widest=widest) for _ in range(batch_size)]
@@ -143,9 +143,14 @@ def pretrain_vision(model, image_processor, steps: int, seed: int, batch_size: i
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        shares = {name: sum(r[name] for r in recent) / len(recent) for name in ATTRIBUTES}
+        shares = _mean_shares(recent)
         progress.set_postfix(loss=f"{loss.item():.3f}", **{k: f"{v:.3f}" for k, v in shares.items()}, widest=f"{widest:.1f}")
-    return sum(shares.values()) / len(shares)
+    return sum(_mean_shares(recent).values()) / len(ATTRIBUTES)
+
+
+def _mean_shares(recent: list[dict[str, float]]) -> dict[str, float]:
+    """Per attribute, the mean share right over the recent batches (0 before the first)."""
+    return {name: sum(r[name] for r in recent) / max(1, len(recent)) for name in ATTRIBUTES}
 
 
 def pretrain_vision_once(model, image_processor, steps: int, seed: int, saved: Path) -> str:
