@@ -7,6 +7,7 @@ import torch
 from transformers import LlavaForConditionalGeneration
 
 from msd_demo.training import architectures as arch
+from msd_demo.training import vision
 from msd_demo.training.vision import (
     ATTRIBUTES,
     EMPTY,
@@ -83,3 +84,20 @@ def test_a_pretrained_tower_is_kept_and_reused_only_for_the_same_recipe(tmp_path
         assert torch.equal(a, b)
     third, _ = tiny_llava()
     assert "pre-trained" in pretrain_vision_once(third, processor.image_processor, steps=3, seed=1, saved=saved)
+    fourth, _ = tiny_llava()
+    assert "pre-trained" in pretrain_vision_once(fourth, processor.image_processor, steps=3, seed=1, saved=saved, wide_steps=2)
+    assert torch.load(saved, weights_only=False)["key"]["wide_steps"] == 2
+
+
+def test_the_wide_phase_trains_on_every_aspect_ratio(monkeypatch):
+    seen = []
+    real_batch = vision.scene_batch
+
+    def recording_batch(rng, image_processor, batch_size, patches_per_side, widest):
+        seen.append(widest)
+        return real_batch(rng, image_processor, batch_size, patches_per_side, widest)
+
+    monkeypatch.setattr(vision, "scene_batch", recording_batch)
+    model, processor = tiny_llava()
+    pretrain_vision(model, processor.image_processor, steps=3, seed=1, batch_size=2, widest=MAX_ASPECT)
+    assert seen == [MAX_ASPECT] * 3

@@ -39,7 +39,8 @@ class Plan:
     draft_text_language: Schedule  # text-only data: the scene written out in the question
     draft_text_blind: Schedule  # the world's questions without their image
     eval_examples: int  # per kind, renderer and aspect ratio of the robustness eval (robustness.py)
-    vision_steps: int  # stage 0 of each VLM: its vision tower learns the cells (vision.py)
+    vision_steps: int  # stage 0 of each VLM: its vision tower learns the cells (vision.py), curriculum
+    vision_wide_steps: int  # then on every aspect ratio at once
     heads: Schedule  # draft heads on the target's features: stage two (multimodal), its steps and learning rate
     head_text_steps: int  # stage one (text only), before stage two, for the heads whose recipe has it
     head_pools: dict[str, int]  # samples of target features: text, multimodal, and held-out multimodal
@@ -68,7 +69,7 @@ FULL = Plan(
     draft_vlm=Schedule(steps=5000, learning_rate=2e-3, warmup=50),
     draft_text_language=Schedule(steps=600, learning_rate=2e-3, warmup=50),
     draft_text_blind=Schedule(steps=600, learning_rate=1e-3, warmup=50),
-    eval_examples=200, vision_steps=3000,
+    eval_examples=200, vision_steps=3000, vision_wide_steps=800,
     heads=Schedule(steps=1000, learning_rate=2e-3, warmup=60), head_text_steps=500,
     head_pools={"text": 1500, "multimodal": 3000, "heldout": 256}, head_batch_size=16,
     head_intermediate_size=256,  # a third of the target's: about 20% less draft time per token for ~0.01 less top-1
@@ -80,7 +81,7 @@ QUICK = Plan(
     draft_vlm=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     draft_text_language=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     draft_text_blind=Schedule(steps=2, learning_rate=1e-3, warmup=1),
-    eval_examples=1, off_topic_examples=2, eval_max_new_tokens=8, vision_steps=2,
+    eval_examples=1, off_topic_examples=2, eval_max_new_tokens=8, vision_steps=2, vision_wide_steps=2,
     heads=Schedule(steps=2, learning_rate=1e-3, warmup=1), head_text_steps=2,
     head_pools={"text": 4, "multimodal": 4, "heldout": 2}, head_batch_size=2, head_intermediate_size=32,
     vision_heads=Schedule(steps=2, learning_rate=1e-3, warmup=1), long_answers=2,

@@ -98,7 +98,9 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
         model.model.vision_tower.load_state_dict(target_tower.state_dict())
     elif not resumable(checkpoints(out, stage) / "last.pt", schedule):  # a resumed run restores the trained tower
         saved = checkpoints(out, stage) / "vision_tower.pt"
-        print(f"{stage}: " + pretrain_vision_once(model, processor.image_processor, plan.vision_steps, SEEDS[stage], saved))
+        print(f"{stage}: " + pretrain_vision_once(
+            model, processor.image_processor, plan.vision_steps, SEEDS[stage], saved, plan.vision_wide_steps
+        ))
     # Frozen from here on, as in LLaVA: the language loss would otherwise wash the features out again
     # before the LM has learnt to read them.
     model.model.vision_tower.requires_grad_(False)

@@ -15,6 +15,10 @@ Square pictures come first (40% of the steps), then the widest aspect ratio grow
 aspect ratio from the start the tower never learnt shapes: in a padded 4:1 picture a small shape is 5-7 pixels
 tall, and that noise drowned the signal (occupied cells' shape named right 24% after 1000 steps, chance; on
 square pictures alone 45% after 250 steps, where colour was 99%).
+
+A second phase then trains on every aspect ratio alone, at half the learning rate, with a fresh probe: after
+the curriculum an MLP probe on the frozen tower named 3:1 pictures' shapes 67% right (1:3: 75%, squares 96%);
+800 more steps on every aspect ratio took them to 72% and 78% (squares unchanged).
 """
 
 import random
@@ -119,9 +123,13 @@ def widest_aspect(step: int, steps: int) -> float:
     return 1.0 + (MAX_ASPECT - 1.0) * min(1.0, max(0.0, progress))
 
 
-def pretrain_vision(model, image_processor, steps: int, seed: int, batch_size: int = 64, learning_rate: float = 2e-3) -> float:
-    """Trains model.model.vision_tower in place; returns the share of occupied cells' attributes (shape, colour,
-    size) named right over the last batches (up to 50)."""
+def pretrain_vision(
+    model, image_processor, steps: int, seed: int, batch_size: int = 64, learning_rate: float = 2e-3,
+    widest: float | None = None,
+) -> float:
+    """Trains model.model.vision_tower in place, on the curriculum's aspect ratios or (given `widest`) on every
+    one up to it; returns the share of occupied cells' attributes (shape, colour, size) named right over the
+    last batches (up to 50)."""
     tower = model.model.vision_tower
     patches_per_side = tower.config.image_size // tower.config.patch_size
     probe = CellProbe(tower.config.hidden_size).to(model.device)
@@ -132,8 +140,8 @@ def pretrain_vision(model, image_processor, steps: int, seed: int, batch_size: i
     recent: list[dict[str, float]] = []
     progress = tqdm(range(steps), desc="vision", dynamic_ncols=True)
     for step in progress:
-        widest = widest_aspect(step, steps)
-        pixels, weights, labels = scene_batch(rng, image_processor, batch_size, patches_per_side, widest)
+        widest_now = widest_aspect(step, steps) if widest is None else widest
+        pixels, weights, labels = scene_batch(rng, image_processor, batch_size, patches_per_side, widest_now)
         hidden = tower(pixel_values=pixels.to(model.device), output_hidden_states=True).hidden_states[-1]
         labels = {k: v.to(model.device) for k, v in labels.items()}
         loss, right = probe.loss(hidden[:, 1:], weights.to(model.device), labels)  # drop CLS
@@ -144,7 +152,7 @@ def pretrain_vision(model, image_processor, steps: int, seed: int, batch_size: i
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         shares = _mean_shares(recent)
-        progress.set_postfix(loss=f"{loss.item():.3f}", **{k: f"{v:.3f}" for k, v in shares.items()}, widest=f"{widest:.1f}")
+        progress.set_postfix(loss=f"{loss.item():.3f}", **{k: f"{v:.3f}" for k, v in shares.items()}, widest=f"{widest_now:.1f}")
     return sum(_mean_shares(recent).values()) / len(ATTRIBUTES)
 
 
@@ -153,18 +161,28 @@ def _mean_shares(recent: list[dict[str, float]]) -> dict[str, float]:
     return {name: sum(r[name] for r in recent) / max(1, len(recent)) for name in ATTRIBUTES}
 
 
-def pretrain_vision_once(model, image_processor, steps: int, seed: int, saved: Path) -> str:
-    """pretrain_vision, kept in `saved` (the tower's weights, a few MB): a build interrupted before its language
-    stage's first checkpoint, or moved to another machine, starts from it instead of training the tower again.
-    Returns what happened, for the log."""
+WIDE_PHASE_SEED_OFFSET, WIDE_PHASE_LEARNING_RATE = 10, 1e-3
+
+
+def pretrain_vision_once(model, image_processor, steps: int, seed: int, saved: Path, wide_steps: int = 0) -> str:
+    """pretrain_vision's two phases (the curriculum's `steps`, then `wide_steps` on every aspect ratio), kept in
+    `saved` (the tower's weights, a few MB): a build interrupted before its language stage's first checkpoint,
+    or moved to another machine, starts from it instead of training the tower again. Returns what happened."""
     tower = model.model.vision_tower
     key = {"steps": steps, "seed": seed, "config": tower.config.to_dict(), "pads": getattr(image_processor, PAD_SWITCH, False)}
+    if wide_steps:  # a key without it still names a curriculum-only tower
+        key["wide_steps"] = wide_steps
     if saved.exists():
         state = torch.load(saved, weights_only=False)
         if state["key"] == key:
             tower.load_state_dict(state["tower"])
             return f"vision tower loaded from {saved} (occupied cells' attributes right {state['accuracy']:.3f})"
     accuracy = pretrain_vision(model, image_processor, steps, seed)
+    if wide_steps:
+        accuracy = pretrain_vision(
+            model, image_processor, wide_steps, seed + WIDE_PHASE_SEED_OFFSET,
+            learning_rate=WIDE_PHASE_LEARNING_RATE, widest=MAX_ASPECT,
+        )
     saved.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"key": key, "tower": tower.state_dict(), "accuracy": accuracy}, saved)
     return f"vision tower pre-trained, occupied cells' attributes right {accuracy:.3f}"
