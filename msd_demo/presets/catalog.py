@@ -178,14 +178,14 @@ def _tiny_sizes(models_dir: Path, heads: dict[str, str]) -> str:
     def millions(count: int) -> str:
         return f"{count / 1e6:.1f}M"
 
-    head_counts = sorted(_parameters(Path(folder)) for folder in heads.values())
+    head_counts = sorted(folder_parameters(Path(folder)) for folder in heads.values())
     heads_text = f", heads {millions(head_counts[0])} to {millions(head_counts[-1])} parameters each" if head_counts else ""
-    target, draft_vlm, draft_text = (_parameters(models_dir / name) for name in ("target", "draft-vlm", "draft-text"))
+    target, draft_vlm, draft_text = (folder_parameters(models_dir / name) for name in ("target", "draft-vlm", "draft-text"))
     return (f"target {millions(target)}, drafts {millions(draft_vlm)} and {millions(draft_text)}{heads_text} "
             f"({_megabytes(models_dir):.0f} MB)")
 
 
-def _parameters(folder: Path) -> int:
+def folder_parameters(folder: Path) -> int:
     """Parameters in a folder's safetensors files, from their headers alone (8 bytes of length, then JSON)."""
     total = 0
     for file in folder.glob("*.safetensors") if folder.is_dir() else []:
