@@ -134,7 +134,7 @@ def estimate(steps: dict[str, float], generation: dict[str, float]) -> dict[str,
     long_answers = FULL.long_answers * (0.6 * per_answer["describe"] + 0.4 * per_answer["describe_video"])
     vision_head_steps = FULL.vision_heads.steps * len(vision_heads.VISION_RECIPES)
     seconds = {
-        "target vision pre-training": FULL.vision_steps * steps["vision"],
+        "target vision pre-training": (FULL.vision_steps + FULL.vision_wide_steps) * steps["vision"],
         "target": FULL.target.steps * steps["target"],
         "draft-vlm": FULL.draft_vlm.steps * steps["draft-vlm"],
         "draft-text": (FULL.draft_text_language.steps + FULL.draft_text_blind.steps) * steps["draft-text"],
