@@ -7,17 +7,17 @@ import re
 from pathlib import Path
 
 import pytest
+from transformers import AutoProcessor
 
-from msd_demo.inputs.square import PAD_SWITCH
+from msd_demo.inputs.square import pads_to_square
 from msd_demo.presets.catalog import folder_parameters
+from msd_demo.training.heads import RECIPES
+from msd_demo.training.vision_heads import VISION_RECIPES
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 SHIPPED = ROOT / "README.md"
-HEAD_GROUPS = {
-    "msd": ["msd", "msd-no-decoupling", "msd-multimodal-only", "msd-text-stage-only", "msd-visual-embedding-only"],
-    "vispec and flash": ["vispec", "vispec-no-adaptor", "flash", "flash-no-compression", "flash-one-token"],
-}
+HEAD_GROUPS = {"msd": [r.name for r in RECIPES], "vispec and flash": [r.name for r in VISION_RECIPES]}
 
 
 def stated(pattern: str) -> re.Match:
@@ -58,8 +58,7 @@ def test_each_head_groups_range_is_the_shipped_heads(group, pattern):
 
 def test_the_picture_handling_is_the_shipped_targets():
     vision = json.loads((MODELS / "target" / "config.json").read_text())["vision_config"]
-    processor = json.loads((MODELS / "target" / "processor_config.json").read_text())
-    pads = processor.get("image_processor", processor).get(PAD_SWITCH, False)
+    pads = pads_to_square(AutoProcessor.from_pretrained(str(MODELS / "target")))
     how, side, _, patch = stated(r"images are (squashed|padded) to (\d+)x(\d+) and cut into (\d+)x\d+ patches").groups()
     assert (how, int(side), int(patch)) == ("padded" if pads else "squashed", vision["image_size"], vision["patch_size"])
     per_side = vision["image_size"] // vision["patch_size"]

@@ -19,7 +19,12 @@ PAD_SWITCH = "msd_pad_to_square"
 
 def pads_to_square(processor) -> bool:
     """Whether this model's processor asks for square-padded pictures (False for a tokenizer, or hub models)."""
-    return bool(getattr(getattr(processor, "image_processor", None), PAD_SWITCH, False))
+    return image_processor_pads(getattr(processor, "image_processor", None))
+
+
+def image_processor_pads(image_processor) -> bool:
+    """Whether this image processor carries the switch (the build's stages hold the image processor alone)."""
+    return bool(getattr(image_processor, PAD_SWITCH, False))
 
 
 def enable_pad_to_square(processor) -> None:

@@ -29,7 +29,7 @@ from torch import nn
 from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from msd_demo.inputs.square import PAD_SWITCH, pad_to_square
+from msd_demo.inputs.square import image_processor_pads, pad_to_square
 from msd_demo.world import COLOURS, SHAPES, SIZES
 from msd_demo.world.render_varied import render_varied_scene
 from msd_demo.world.scene import BACKGROUNDS as FIRST_BACKGROUNDS
@@ -100,7 +100,7 @@ def scene_batch(
     (as the runtime does); squashed, every picture's cells lie where a square picture's do."""
     scenes = [sample_varied_scene(rng, "train", widest=widest) for _ in range(batch_size)]
     pictures = [render_varied_scene(scene, sample_style(rng, scene)) for scene in scenes]
-    pads = getattr(image_processor, PAD_SWITCH, False)
+    pads = image_processor_pads(image_processor)
     pixels = image_processor([pad_to_square(p) if pads else p for p in pictures], return_tensors="pt")["pixel_values"]
     sizes = [(scene.width, scene.height) if pads else (1, 1) for scene in scenes]
     weights = torch.stack([cell_patch_weights(width, height, patches_per_side) for width, height in sizes])
@@ -169,7 +169,7 @@ def pretrain_vision_once(model, image_processor, steps: int, seed: int, saved: P
     `saved` (the tower's weights, a few MB): a build interrupted before its language stage's first checkpoint,
     or moved to another machine, starts from it instead of training the tower again. Returns what happened."""
     tower = model.model.vision_tower
-    key = {"steps": steps, "seed": seed, "config": tower.config.to_dict(), "pads": getattr(image_processor, PAD_SWITCH, False)}
+    key = {"steps": steps, "seed": seed, "config": tower.config.to_dict(), "pads": image_processor_pads(image_processor)}
     if wide_steps:  # a key without it still names a curriculum-only tower
         key["wide_steps"] = wide_steps
     if saved.exists():
