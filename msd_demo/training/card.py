@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import torch
+
 from msd_demo.training import robustness
 from msd_demo.training.data import KIND_WEIGHTS, VIDEO_FRAMES, video_share
 from msd_demo.training.plan import DRAFT_TEXT_SIZE, DRAFT_VLM_SIZE, IMAGE_SIZE, PATCH, SEEDS, TARGET_SIZE, Plan, checkpoints
@@ -114,7 +116,8 @@ def _models_table(out: Path, records: dict, decode_ms: dict[str, float]) -> str:
     return (
         "## Models\n\n"
         "Weights are fp16 safetensors. Decode forward: median wall time of one cached single-token forward in "
-        "float32 on this machine's CPU (2 threads), after an image prompt (the text prompt for `draft-text`).\n\n"
+        f"float32 on this machine's CPU ({torch.get_num_threads()} torch threads, the eval stage's `--threads`), after an "
+        "image prompt (the text prompt for `draft-text`).\n\n"
         "| model | parameters | on disk | decode forward |\n|---|---|---|---|\n" + "\n".join(rows)
     )
 
