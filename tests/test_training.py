@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import random
+import shutil
 
 import pytest
 import torch
@@ -102,3 +103,21 @@ def test_held_out_scores_check_what_each_question_asks():
         assert not any(is_right(kind, t.answer, wrong[kind](t.answer)) for t in tasks)
     yes = next(t for t in (sample_example(rng, "heldout", "exists") for _ in range(50)) if t.answer.startswith("Yes"))
     assert is_right("exists", yes.answer, "Yes, there is something else.")
+
+
+def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_earlier_weights(tmp_path, capsys):
+    main(["--quick", "--out", str(tmp_path), "--stages", "tokenizer,target,heads", "--heads", "msd"])
+    before = json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())["target"]
+    tune = ["--quick", "--out", str(tmp_path), "--stages", "target-tune", "--threads", "1"]
+    main(tune)
+    record = json.loads((tmp_path / ".checkpoints" / "target-tune" / "done.json").read_text())
+    assert record["from"] == before != record["result"]  # it trained on the first target's weights
+    capsys.readouterr()
+    main(tune)  # the folder already holds the tuned target: not tuned twice
+    assert "already the tuned target" in capsys.readouterr().out
+    main(["--quick", "--out", str(tmp_path), "--stages", "heads", "--heads", "msd", "--warm-start", str(tmp_path)])
+    assert "msd: starts from" in capsys.readouterr().out
+    assert json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())["target"] == record["result"]
+    shutil.copytree(tmp_path / "msd", tmp_path / "x" / "flash")
+    with pytest.raises(ValueError, match="not of this recipe"):  # a head of another recipe is no start
+        main(["--quick", "--out", str(tmp_path), "--stages", "vision_heads", "--heads", "flash", "--warm-start", str(tmp_path / "x")])

@@ -18,7 +18,7 @@ from msd_demo.training.heads import RECIPES
 from msd_demo.training.plan import FULL, QUICK, Plan, checkpoints
 from msd_demo.training.vision_heads import VISION_RECIPES
 
-STAGES = ("tokenizer", "target", "draft-vlm", "draft-text", "heads", "vision_heads", "eval")
+STAGES = ("tokenizer", "target", "target-tune", "draft-vlm", "draft-text", "heads", "vision_heads", "eval")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,6 +30,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--heads", help="heads and vision_heads stages: a comma-separated subset of "
                         f"{','.join(r.name for r in RECIPES + VISION_RECIPES)} "
                         "(two processes can train different heads side by side)")
+    parser.add_argument("--warm-start", type=Path, help="heads and vision_heads stages: start each head from the one "
+                        "of its name in this folder (after a target-tune; use with --steps)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="torch CPU threads (default: all cores)")
     args = parser.parse_args(argv)
     args.stages = [s.strip() for s in args.stages.split(",") if s.strip()]
@@ -51,7 +53,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
         f.name: dataclasses.replace(getattr(plan, f.name), steps=args.steps, warmup=max(1, args.steps // 10))
         for f in dataclasses.fields(plan) if isinstance(getattr(plan, f.name), stages.Schedule)
     }
-    return dataclasses.replace(plan, name=f"{plan.name}, {args.steps} steps", **schedules)
+    # The heads' text stage too: a warm-started head (--warm-start) needs a fraction of each stage.
+    return dataclasses.replace(plan, name=f"{plan.name}, {args.steps} steps", head_text_steps=args.steps, **schedules)
 
 
 def run_eval(out: Path, plan: Plan, command: str) -> None:
@@ -75,10 +78,11 @@ def main(argv: list[str] | None = None) -> None:
     builders = {
         "tokenizer": lambda: stages.build_tokenizer_stage(args.out, plan),
         "target": lambda: stages.build_vlm_stage(args.out, plan, "target"),
+        "target-tune": lambda: stages.build_target_tune_stage(args.out, plan),
         "draft-vlm": lambda: stages.build_vlm_stage(args.out, plan, "draft-vlm"),
         "draft-text": lambda: stages.build_draft_text_stage(args.out, plan),
-        "heads": lambda: stages.build_heads_stage(args.out, plan, args.heads),
-        "vision_heads": lambda: stages.build_vision_heads_stage(args.out, plan, args.heads),
+        "heads": lambda: stages.build_heads_stage(args.out, plan, args.heads, args.warm_start),
+        "vision_heads": lambda: stages.build_vision_heads_stage(args.out, plan, args.heads, args.warm_start),
         "eval": lambda: run_eval(args.out, plan, command.strip()),
     }
     for stage in args.stages:

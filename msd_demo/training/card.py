@@ -15,6 +15,9 @@ MODELS = ("target", "draft-vlm", "draft-text")
 def write_card(out: Path, plan: Plan, command: str, measured: dict, decode_ms: dict[str, float]) -> Path:
     """measured: robustness.measure's result on out/target."""
     records = {name: json.loads((checkpoints(out, name) / "done.json").read_text()) for name in MODELS}
+    tune = checkpoints(out, "target-tune") / "done.json"
+    if tune.exists():  # the target was tuned after its first training: its row follows the target's
+        records["target"]["phases"].update(json.loads(tune.read_text())["phases"])
     sections = [_header(command), _architecture(), _models_table(out, records, decode_ms), _data(plan),
                 _training_table(records, plan), _accuracy(measured, plan), heads_section(out)]
     path = out / "README.md"

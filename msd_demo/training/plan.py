@@ -35,6 +35,7 @@ class Plan:
     corpus_examples: int
     batch_size: int
     target: Schedule
+    target_tune: Schedule  # then on the latest data (wording, off-topic requests) at a lower rate, tower frozen
     draft_vlm: Schedule
     draft_text_language: Schedule  # text-only data: the scene written out in the question
     draft_text_blind: Schedule  # the world's questions without their image
@@ -66,6 +67,7 @@ DRAFT_TEXT_SIZE = dict(hidden=128, layers=2, heads=4, kv_heads=2)
 FULL = Plan(
     name="full", vocab_size=512, corpus_examples=20_000, batch_size=16,
     target=Schedule(steps=8000, learning_rate=1e-3, warmup=100),
+    target_tune=Schedule(steps=1200, learning_rate=3e-4, warmup=50),
     draft_vlm=Schedule(steps=5000, learning_rate=2e-3, warmup=50),
     draft_text_language=Schedule(steps=600, learning_rate=2e-3, warmup=50),
     draft_text_blind=Schedule(steps=600, learning_rate=1e-3, warmup=50),
@@ -78,6 +80,7 @@ FULL = Plan(
 QUICK = Plan(
     name="quick", vocab_size=512, corpus_examples=500, batch_size=2,
     target=Schedule(steps=2, learning_rate=1e-3, warmup=1),
+    target_tune=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     draft_vlm=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     draft_text_language=Schedule(steps=2, learning_rate=1e-3, warmup=1),
     draft_text_blind=Schedule(steps=2, learning_rate=1e-3, warmup=1),
@@ -91,6 +94,7 @@ SEEDS = {
     "head-pool-text": 6, "head-pool-multimodal": 7, "head-pool-heldout": 8,
     "heads": 9,  # every head: the same initialisation and sample stream, so ablations differ only by recipe
     "long-answers": 10, "vision-heads": 11,  # as "heads", for ViSpec's and FLASH's heads and their ablations
+    "target-tune": 12,
 }
 
 

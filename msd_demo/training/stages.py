@@ -21,7 +21,7 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from msd_demo.engine.drafters.head_model import DraftHead, save_head
+from msd_demo.engine.drafters.head_model import DraftHead, load_head, save_head
 from msd_demo.training import architectures as arch
 from msd_demo.training import heads, vision_heads
 from msd_demo.training.card import update_heads_section
@@ -110,6 +110,32 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
     _finish(out, stage, model, processor, {stage: cost}, schedule, target_weights)
 
 
+def build_target_tune_stage(out: Path, plan: Plan) -> None:
+    """The trained target, trained on at a lower learning rate on today's data (more ways of asking, more
+    off-topic requests): a target learns new wording in a fraction of its first training's steps.
+
+    The vision tower stays frozen, so the draft VLM (built on a copy of it) needs no rebuild; the heads, which
+    read the target's features, are built after this stage."""
+    stage, before = "target-tune", _fingerprint(out / "target")
+    marker = checkpoints(out, stage) / "done.json"
+    if marker.exists() and json.loads(marker.read_text()).get("result") == before:
+        print(f"{stage}: {out / 'target'} is already the tuned target")
+        return
+    processor = AutoProcessor.from_pretrained(str(out / "target"))
+    model = AutoModelForImageTextToText.from_pretrained(str(out / "target"), dtype=torch.float32).to(pick_device())
+    model.model.vision_tower.requires_grad_(False)
+    rng = random.Random(SEEDS[stage])
+    batches = vlm_batches(rng, processor, plan.batch_size)
+    cost = train(model, batches, rng, plan.target_tune, processor.tokenizer.pad_token_id, checkpoints(out, stage), stage)
+    model.to("cpu", torch.float16).save_pretrained(str(out / "target"))
+    (checkpoints(out, stage) / "last.pt").unlink(missing_ok=True)
+    # The target stage's own record stays (its first training); this one says which weights it made of which.
+    record = {"final_steps": plan.target_tune.steps, "from": before, "result": _fingerprint(out / "target"),
+              "phases": {stage: asdict(cost)}}
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(record, indent=2))
+
+
 def build_draft_text_stage(out: Path, plan: Plan) -> None:
     """A Llama LM that learns the answer language from text-only data, then the world's priors, blind."""
     stage, tokenizer_weights = "draft-text", _tokenizer_fingerprint(out)
@@ -127,8 +153,11 @@ def build_draft_text_stage(out: Path, plan: Plan) -> None:
     _finish(out, stage, model, tokenizer, costs, plan.draft_text_blind, tokenizer_weights)
 
 
-def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> None:
-    """msd and its ablations (or the heads named): heads on the shipped target's features (heads.py)."""
+def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None, warm_start: Path | None = None) -> None:
+    """msd and its ablations (or the heads named): heads on the shipped target's features (heads.py).
+
+    warm_start: a folder of heads to start from (each by its name) instead of a fresh initialisation: after a
+    target-tune the heads follow the tuned target's features in a fraction of the steps."""
     chosen = [r for r in heads.RECIPES if names is None or r.name in names]
     schedules = {r.name: dataclasses.replace(plan.heads, steps=r.steps(plan.head_text_steps, plan.heads.steps)) for r in chosen}
     target_weights = _fingerprint(out / "target")
@@ -143,7 +172,7 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
         config = dataclasses.replace(
             heads.head_config_for(target, plan.head_intermediate_size), decoupled=recipe.decoupled, visual_feature=recipe.visual_feature
         )
-        head = DraftHead(config).to(device)
+        head = _warm_started(DraftHead(config), warm_start, recipe.name).to(device)
         objective = heads.HeadObjective(head, target.get_input_embeddings(), target.get_output_embeddings())
         schedule = schedules[recipe.name]
         cost = heads.train_head(
@@ -155,8 +184,8 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> 
     update_heads_section(out)
 
 
-def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = None) -> None:
-    """ViSpec's and FLASH's heads and their ablations (or those named): vision_heads.py."""
+def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = None, warm_start: Path | None = None) -> None:
+    """ViSpec's and FLASH's heads and their ablations (or those named): vision_heads.py; warm_start as for heads."""
     chosen = [r for r in vision_heads.VISION_RECIPES if names is None or r.name in names]
     target_weights = _fingerprint(out / "target")
     pending = [r for r in chosen if not _already_done(out, r.name, plan.vision_heads, target_weights, r)]
@@ -174,7 +203,7 @@ def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = No
             heads.head_config_for(target, plan.head_intermediate_size), visual_queries=recipe.visual_queries,
             global_feature=recipe.global_feature, tokens_per_pass=recipe.tokens_per_pass,
         )
-        head = DraftHead(config).to(device)
+        head = _warm_started(DraftHead(config), warm_start, recipe.name).to(device)
         objective = vision_heads.VisionHeadObjective(head, target.get_input_embeddings(), target.get_output_embeddings())
         used = {"multimodal": pools[recipe.pool], "text": []}
         cost = heads.train_head(
@@ -186,6 +215,20 @@ def build_vision_heads_stage(out: Path, plan: Plan, names: list[str] | None = No
         _finish_head(out, recipe.name, head, plan.vision_heads, record, target_weights)
 
     update_heads_section(out)
+
+
+def _warm_started(head: DraftHead, folder: Path | None, name: str) -> DraftHead:
+    """The head with the weights of folder/name (same recipe and size, an earlier target), or as it is."""
+    if folder is None:
+        return head
+    if not (folder / name / "head_config.json").exists():
+        raise ValueError(f"{name}: no head in {folder / name} to start from; build it fresh (no --warm-start)")
+    earlier = load_head(folder / name, torch.device("cpu"), torch.float32)
+    if earlier.config != head.config:
+        raise ValueError(f"{name}: the head in {folder / name} is not of this recipe and size; build it fresh (no --warm-start)")
+    head.load_state_dict(earlier.state_dict())
+    print(f"{name}: starts from {folder / name}")
+    return head
 
 
 def _finish_head(out: Path, name: str, head: DraftHead, schedule: Schedule, record: dict, target: str) -> None:

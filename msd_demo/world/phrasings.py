@@ -95,6 +95,52 @@ _INDIRECT: dict[str, tuple[str, ...]] = {
     "motion": ("which way the {name} moves", "where the {name} goes", "in which direction the {name} moves"),
 }
 
+# More wording to learn from, training only (session 18): the held-out phrasings above stay the ones every
+# figure in the model card was measured on, so a gain from these is a gain on wording the model never saw.
+# A first build missed held-out wording next to its training wording ("Give a detailed description of the
+# clip" was taken for an off-topic request): more ways of asking teach what a request is about, not its words.
+_TRAIN_EXTRA: dict[str, tuple[str, ...]] = {
+    "describe": (
+        "Tell me what the {picture} shows.", "Can you describe what's in the {picture}?", "Explain what you see.",
+        "What does the {picture} show?", "Name all the shapes and their places.", "What can you see here?",
+        "Summarize the {picture}.", "Give me an overview of the {picture}.", "Provide a description of the {picture}.",
+        "Write a description of this {picture}.", "What is shown here?", "Describe the shapes in the {picture}.",
+    ),
+    "describe_video": (
+        "Tell me what the {video} shows.", "Explain what happens in the {video}.", "Summarize the {video}.",
+        "Give me an overview of the {video}.", "Narrate the {video}.", "What goes on in the {video}?",
+        "Describe the {video} from start to end.", "What do the shapes do in the {video}?",
+        "Provide a description of the {video}.", "Write a description of this {video}.",
+        "Describe the shapes in the {video} and how they move.", "Can you describe what happens here?",
+    ),
+    "count": (
+        "Tell me how many {things} you see.", "How many {things} does it have?", "Give me the count of {things}.",
+        "How many {things} are shown?", "What's the total number of {things}?", "Count how many {things} there are.",
+        "How many {things} can be seen here?", "{things}: how many?",
+    ),
+    "colour": (
+        "Which colour has the {kind} at the {position}?", "Say the colour of the {kind} at the {position}.",
+        "What's the colour of the {kind} at the {position}?", "The {kind} in the {position} is which colour?",
+        "Of what colour is the {kind} at the {position}?", "Give the colour of the {kind} at the {position}.",
+        "Can you tell the colour of the {kind} at the {position}?", "What colour has the {kind} at the {position}?",
+    ),
+    "where": (
+        "Where does the {name} sit?", "Tell me where the {name} is.", "What is the position of the {name}?",
+        "Point out the {name}.", "Where's the {name} in the {picture}?", "In what part of the {picture} is the {name}?",
+        "Where is the {name} placed?", "Show me where the {name} is.",
+    ),
+    "exists": (
+        "Is there any {name}?", "Do you spot {a_name}?", "Does it have {a_name}?", "Is {a_name} present?",
+        "Can I see {a_name} here?", "Is there {a_name} or not?", "Does the {picture} have {a_name} in it?",
+        "Check if there is {a_name}.",
+    ),
+    "motion": (
+        "What direction does the {name} move in?", "Tell me how the {name} moves.", "Where is the {name} heading?",
+        "Does the {name} go up, down, left or right?", "Which way does the {name} travel?",
+        "How does the {name} move in the {video}?", "Where does the {name} end up?", "Describe how the {name} moves.",
+    ),
+}
+
 QUESTION_KINDS: tuple[str, ...] = tuple(_DIRECT)
 
 
@@ -115,6 +161,8 @@ def phrasings(kind: str, split: str) -> tuple[str, ...]:
         raise ValueError(f"unknown question kind {kind!r}; allowed: {', '.join(QUESTION_KINDS)}")
     heldout = check_split(split) == "heldout"
     direct = [t for q in _DIRECT[kind] if _is_heldout(q) == heldout for t in _with_openers(q)]
+    if not heldout:
+        direct += [t for q in _TRAIN_EXTRA[kind] for t in _with_openers(q)]
     indirect = [frame.format(c) for c in _INDIRECT[kind] if _is_heldout(c) == heldout for frame in _FRAMES]
     return tuple(dict.fromkeys(direct + indirect))
 
@@ -152,11 +200,31 @@ _OFF_TOPIC = {
     "train": (
         ("Write a poem about {topic}.", "Tell me a joke about {topic}.", "Explain {topic} to me.",
          "What do you think about {topic}?", "Write a short story about {topic}.", "Give me three facts about {topic}.",
-         "Translate '{topic}' into French.", "Write an email about {topic}.", "Is {topic} a good idea?"),
+         "Translate '{topic}' into French.", "Write an email about {topic}.", "Is {topic} a good idea?",
+         "Write a song about {topic}.", "Tell me a story about {topic}.", "What is {topic}?", "Why does {topic} matter?",
+         "Can you help me with {topic}?", "Teach me about {topic}.", "List some facts about {topic}.",
+         "Write a paragraph on {topic}.", "I love {topic}.", "Make a plan for {topic}.", "Give me tips on {topic}.",
+         "Write a review of {topic}.", "Search the web for {topic}.", "Help me write an essay on {topic}.",
+         "Do you like {topic}?", "What's new in {topic}?", "Ask me a question about {topic}.",
+         "Describe {topic} in one sentence.", "How does {topic} work?", "Where can I read about {topic}?",
+         "How many books are there about {topic}?"),
         ("the sea", "my cat", "football", "the moon", "coffee", "history", "music", "trains", "the weather",
-         "dinosaurs", "cooking pasta", "the stock market"),
+         "dinosaurs", "cooking pasta", "the stock market",
+         # session 18: a wider world outside the shapes, so "not about the shapes" is learnt, not a list of topics
+         "dogs", "tennis", "space travel", "pizza", "the internet", "my job", "philosophy", "summer holidays",
+         "rainbows", "bicycles", "robots", "medicine", "my math homework", "airplanes", "the city", "forests",
+         "elections", "video games", "breakfast", "elephants", "the piano", "painting", "the future", "friendship",
+         "money", "school", "sleep", "winter", "tea", "computers", "London", "ancient Egypt", "birds", "rivers",
+         "the desert", "movies", "poetry", "basketball", "taxes", "fashion", "love", "programming", "bread",
+         "the planets", "hiking", "New York", "insects", "vaccines", "the French revolution", "fishing"),
         ("Who are you?", "What's the weather today?", "Hello!", "What is the capital of France?", "What time is it?",
-         "How old are you?", "Tell me about yourself.", "What is 2 + 2?", "Sing me a song."),
+         "How old are you?", "Tell me about yourself.", "What is 2 + 2?", "Sing me a song.",
+         # the world's own verbs about things outside it: the words alone must not decide
+         "How many legs does a spider have?", "Where is London?", "What colour is the sky?", "Is there life on Mars?",
+         "How many days are in a week?", "Where is the Eiffel tower?", "What colour are bananas?", "Is the earth round?",
+         "How many people live in China?", "Which way is north?", "Describe your day.", "What do you see in the future?",
+         "Thanks!", "Goodbye.", "Help", "Can you speak German?", "What can you do?", "Are you alive?", "Hi there",
+         "What is love?", "Tell me something funny.", "Do you dream?", "What's up?", "Can you code?"),
     ),
     "heldout": (
         ("Compose a haiku on {topic}.", "Can you summarize {topic}?", "What is your opinion on {topic}?",
