@@ -22,9 +22,11 @@ WRONG_TODAY: dict[str, str] = {
     "shapes_2.png:count": "... a red square at the bottom middle. One of them is a circle, so there is one circle.",
     "shapes_4.png:exists": "... an orange star at the bottom middle ... Yes, there is an orange square at the bottom right.",
     "shapes_5.png:colour": "... a blue square at the bottom left ... The square at the bottom right is blue.",
-    "video_1.mp4:describe_video": "... Then the black star moves from the top middle to the top middle, so it moves right.",
-    "video_3.mp4:describe_video": "I can only describe the shapes here: their colours, places, counts and motion.",
-    "visitor_wide.png:where": "... a yellow star at the middle left ... The black star is at the top left.",
+    "video_1.mp4:describe_video": "... a small green triangle at the bottom middle. Then the green star moves from the top "
+                                  "middle to the middle right, so it moves down. Then a medium black star appears ...",
+    "video_3.mp4:describe_video": "... Then the green star at the bottom middle disappears. Then the green circle moves from "
+                                  "the top right to the top right, so it moves right.",
+    "visitor_wide.png:where": "... a green square at the bottom left. The black star is at the center.",
     "visitor_video.mp4:motion": "... The purple star is at the top right at the start and at the top left at the end, so it moves left.",
 }
 
