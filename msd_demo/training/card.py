@@ -5,6 +5,7 @@ from pathlib import Path
 
 import torch
 
+from msd_demo.engine.drafters.head_model import CONFIG_FILE
 from msd_demo.training import robustness
 from msd_demo.training.data import KIND_WEIGHTS, VIDEO_FRAMES, video_share
 from msd_demo.training.plan import DRAFT_TEXT_SIZE, DRAFT_VLM_SIZE, IMAGE_SIZE, PATCH, SEEDS, TARGET_SIZE, Plan, checkpoints
@@ -42,7 +43,7 @@ HEADS_TITLE = "## Draft heads"
 def heads_section(out: Path) -> str:
     """One row per head folder: its recipe, size, cost and how often its top choice is the target's."""
     rows, pools = [], {}
-    for folder in sorted(out.glob("*/head_config.json")):
+    for folder in sorted(out.glob(f"*/{CONFIG_FILE}")):
         saved = json.loads(folder.read_text())
         record = saved.get("training", {})
         if not record:

@@ -21,7 +21,7 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from msd_demo.engine.drafters.head_model import DraftHead, load_head, save_head
+from msd_demo.engine.drafters.head_model import CONFIG_FILE, DraftHead, load_head, save_head
 from msd_demo.training import architectures as arch
 from msd_demo.training import heads, vision_heads
 from msd_demo.training.card import update_heads_section
@@ -221,7 +221,7 @@ def _warm_started(head: DraftHead, folder: Path | None, name: str) -> DraftHead:
     """The head with the weights of folder/name (same recipe and size, an earlier target), or as it is."""
     if folder is None:
         return head
-    if not (folder / name / "head_config.json").exists():
+    if not (folder / name / CONFIG_FILE).exists():
         raise ValueError(f"{name}: no head in {folder / name} to start from; build it fresh (no --warm-start)")
     earlier = load_head(folder / name, torch.device("cpu"), torch.float32)
     if earlier.config != head.config:
