@@ -106,7 +106,7 @@ def test_held_out_scores_check_what_each_question_asks():
 
 
 def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_earlier_weights(tmp_path, capsys):
-    main(["--quick", "--out", str(tmp_path), "--stages", "tokenizer,target,heads", "--heads", "msd"])
+    main(["--quick", "--out", str(tmp_path), "--stages", "tokenizer,target,draft-vlm,heads", "--heads", "msd"])
     before = json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())["target"]
     tune = ["--quick", "--out", str(tmp_path), "--stages", "target-tune", "--threads", "1"]
     main(tune)
@@ -115,6 +115,8 @@ def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_ea
     capsys.readouterr()
     main(tune)  # the folder already holds the tuned target: not tuned twice
     assert "already the tuned target" in capsys.readouterr().out
+    main(["--quick", "--out", str(tmp_path), "--stages", "draft-vlm"])  # the tune kept the tower it copies
+    assert "draft-vlm: already built" in capsys.readouterr().out
     main(["--quick", "--out", str(tmp_path), "--stages", "heads", "--heads", "msd", "--warm-start", str(tmp_path)])
     assert "msd: starts from" in capsys.readouterr().out
     assert json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())["target"] == record["result"]

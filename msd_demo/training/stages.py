@@ -1,4 +1,4 @@
-"""The build's stages: tokenizer, target, draft-vlm, draft-text, heads, vision_heads. Each trains, then saves fp16 safetensors.
+"""The build's stages: tokenizer, target, target-tune, draft-vlm, draft-text, heads, vision_heads. Each trains, then saves fp16 safetensors.
 
 A finished stage leaves `<out>/.checkpoints/<stage>/done.json` (its steps and cost) and is skipped on a
 re-run with the same plan; an unfinished one resumes from its last checkpoint.
@@ -13,6 +13,7 @@ from itertools import islice
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from transformers import (
     AutoModelForImageTextToText,
     AutoProcessor,
@@ -83,8 +84,8 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
 
     The draft VLM starts from a copy of the target's vision tower, so it is built after the target."""
     size, schedule = (TARGET_SIZE, plan.target) if stage == "target" else (DRAFT_VLM_SIZE, plan.draft_vlm)
-    # What it is built from: the target's weights for the draft VLM (its tower), the tokenizer for the target.
-    target_weights = _fingerprint(out / "target") if stage == "draft-vlm" else _tokenizer_fingerprint(out)
+    # What it is built from: the target's vision tower for the draft VLM (a copy of it), the tokenizer for the target.
+    target_weights = _tower_fingerprint(out / "target") if stage == "draft-vlm" else _tokenizer_fingerprint(out)
     if _already_done(out, stage, schedule, target_weights):
         return
     tokenizer = load_tokenizer(out)
@@ -114,8 +115,8 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
     """The trained target, trained on at a lower learning rate on today's data (more ways of asking, more
     off-topic requests): a target learns new wording in a fraction of its first training's steps.
 
-    The vision tower stays frozen, so the draft VLM (built on a copy of it) needs no rebuild; the heads, which
-    read the target's features, are built after this stage."""
+    The vision tower stays frozen, so the draft VLM (built on a copy of it, `_tower_fingerprint`) needs no
+    rebuild; the heads, which read the target's features, are built after this stage."""
     stage, before = "target-tune", _fingerprint(out / "target")
     marker = checkpoints(out, stage) / "done.json"
     if marker.exists() and json.loads(marker.read_text()).get("result") == before:
@@ -127,7 +128,10 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
     rng = random.Random(SEEDS[stage])
     batches = vlm_batches(rng, processor, plan.batch_size)
     cost = train(model, batches, rng, plan.target_tune, processor.tokenizer.pad_token_id, checkpoints(out, stage), stage)
-    model.to("cpu", torch.float16).save_pretrained(str(out / "target"))
+    model.to("cpu", torch.float16)
+    for part in (model.config.text_config, model.config.vision_config):  # loaded as float32, they would say so
+        part.dtype = torch.float16
+    model.save_pretrained(str(out / "target"))
     (checkpoints(out, stage) / "last.pt").unlink(missing_ok=True)
     # The target stage's own record stays (its first training); this one says which weights it made of which.
     record = {"final_steps": plan.target_tune.steps, "from": before, "result": _fingerprint(out / "target"),
@@ -289,6 +293,18 @@ def _fingerprint(folder: Path, pattern: str = "*.safetensors") -> str:
     digest = hashlib.sha256()
     for weights in sorted(folder.glob(pattern)):
         digest.update(weights.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _tower_fingerprint(folder: Path) -> str:
+    """Which vision tower a VLM folder holds: a target-tune (tower frozen) leaves it, and the draft VLM built on a
+    copy of it, as they were."""
+    digest = hashlib.sha256()
+    for weights in sorted(folder.glob("*.safetensors")):
+        tensors = load_file(weights)
+        for key in sorted(k for k in tensors if "vision_tower" in k):
+            digest.update(key.encode())
+            digest.update(tensors[key].numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
