@@ -67,8 +67,9 @@ def test_what_is_built_from_the_target_is_rebuilt_for_a_new_target_not_skipped(t
     assert records()["msd"]["recipe"]["visual_feature"] is False and first["msd"]["recipe"]["visual_feature"] is True
     first = records()
     target = AutoModelForImageTextToText.from_pretrained(tmp_path / "target")
-    with torch.no_grad():
+    with torch.no_grad():  # the heads read the LM head; the draft VLM copies the tower
         target.lm_head.weight.mul_(0.5)
+        target.model.vision_tower.post_layernorm.weight.mul_(0.5)
     target.save_pretrained(tmp_path / "target")
     main(["--quick", "--out", str(tmp_path), "--stages", "draft-vlm,heads", "--heads", "msd"])
     assert all(records()[name]["target"] != first[name]["target"] for name in first)

@@ -13,8 +13,9 @@ from transformers import AutoProcessor
 from msd_demo.inputs.media import Media
 from msd_demo.inputs.prompt import build_prompt
 from msd_demo.inputs.square import PAD_SWITCH, enable_pad_to_square, pad_to_square, pads_to_square
+from msd_demo.training import robustness
 from msd_demo.training.data import blind_question
-from msd_demo.training.scoring import is_right
+from msd_demo.training.scoring import is_right, sees_right
 from msd_demo.world import COLOURS, KINDS, POSITIONS, SHAPES, VideoScene
 from msd_demo.world.grounded import i_see
 from msd_demo.world.phrasings import (
@@ -218,6 +219,24 @@ def test_scoring_accepts_the_worlds_answer_and_rejects_a_changed_fact(kind):
         example = sample_robust_example(rng, "heldout", kind, video_frames=2)
         assert is_right(kind, example.answer, example.answer)
         assert not is_right(kind, example.answer, change[kind](example.answer)), example.answer
+
+
+def test_the_eval_tells_a_miss_of_seeing_from_a_miss_of_reading():
+    expected = "I see a red circle at the top left and a blue square at the center. The blue square is at the center."
+    answers = {
+        "I see a red circle at the top left. The blue square is at the center.": (False, True),  # a shape missed
+        "I see a red circle at the top left and a blue square at the center. The blue square is at the top left.": (True, False),
+        expected: (True, True),
+        "The blue square is at the center.": (False, True),  # no list at all: not a right one
+    }
+    for answer, (sees, right) in answers.items():
+        assert sees_right(expected, answer) is sees and is_right("where", expected, answer) is right
+    assert sees_right("There is one shape: a small red circle at the center.", "anything") is None  # nothing listed
+    counts: dict = {}
+    robustness._count_reading(counts, "where", [sees for sees, _ in answers.values()], [right for _, right in answers.values()])
+    result = {"cells": {}, "off_topic": 1.0, "off_topic_requests": 1, "reading": robustness._reading_shares(counts)}
+    assert result["reading"]["where"] == {"answers": 4, "list_right": 0.5, "right_given_list": 0.5}
+    assert "| where | 4 | 50% | 50% |" in robustness.table(result)
 
 
 def test_scoring_reads_the_shipped_targets_old_answer_forms():

@@ -5,6 +5,10 @@ kind and cell, on held-out scenes (shades and resolutions training never saw), g
 share of held-out off-topic requests answered with the fixed answer. Scoring reads the facts an answer
 states (scoring.py), so the old answer forms (the shipped target's) and the grounded ones are scored alike.
 
+Seeing and reading, for the kinds whose answer first lists what is seen ("I see ..."): how often the list is
+right, and how often the answer is right when its list is, so a miss is told apart as one of seeing (the
+picture) or of reading (its own list against the question).
+
     OMP_NUM_THREADS=1 python -m msd_demo.training.robustness --model models/target --examples 20
 """
 
@@ -20,7 +24,7 @@ from pathlib import Path
 import torch
 
 from msd_demo.training.evaluate import greedy_answers, load_vlm
-from msd_demo.training.scoring import is_right
+from msd_demo.training.scoring import is_right, sees_right
 from msd_demo.world import KINDS, Example
 from msd_demo.world.phrasings import OFF_TOPIC_ANSWER
 from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
@@ -55,13 +59,16 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     processor, model = load_vlm(folder)
     rng = random.Random(ROBUSTNESS_SEED)
     cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS}
+    reading: dict = {}
     samples = []
     for kind in KINDS:
         for renderer in RENDERERS:
             for label, aspect in ASPECTS.items():
                 tasks = cell_tasks(rng, kind, renderer, aspect, examples)
                 answers = greedy_answers(model, processor, tasks, budget(kind), batch_size)
-                cells[kind][renderer][label] = sum(map(is_right, [kind] * len(tasks), [t.answer for t in tasks], answers)) / len(tasks)
+                right = [is_right(kind, t.answer, a) for t, a in zip(tasks, answers)]
+                cells[kind][renderer][label] = sum(right) / len(tasks)
+                _count_reading(reading, kind, [sees_right(t.answer, a) for t, a in zip(tasks, answers)], right)
                 samples.append({"kind": kind, "renderer": renderer, "aspect": label, "question": tasks[0].question,
                                 "expected": tasks[0].answer, "answer": answers[0]})
     tasks = off_topic_tasks(rng, off_topic)
@@ -69,7 +76,27 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     rate = sum(a.strip() == OFF_TOPIC_ANSWER for a in answers) / len(tasks)
     samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
-            "cells": cells, "off_topic": rate, "samples": samples}
+            "cells": cells, "off_topic": rate, "reading": _reading_shares(reading), "samples": samples}
+
+
+def _count_reading(counts: dict, kind: str, sees: list[bool | None], right: list[bool]) -> None:
+    """Tally, per kind, answers with a list, right lists, and right answers among those."""
+    for seen, ok in zip(sees, right):
+        if seen is None:
+            continue
+        tally = counts.setdefault(kind, {"answers": 0, "list_right": 0, "right_with_right_list": 0})
+        tally["answers"] += 1
+        tally["list_right"] += seen
+        tally["right_with_right_list"] += seen and ok
+
+
+def _reading_shares(counts: dict) -> dict:
+    """{kind: {"answers": n, "list_right": share, "right_given_list": share of right answers among right lists}}."""
+    return {
+        kind: {"answers": t["answers"], "list_right": t["list_right"] / t["answers"],
+               "right_given_list": t["right_with_right_list"] / t["list_right"] if t["list_right"] else None}
+        for kind, t in counts.items()
+    }
 
 
 def command(model: str, examples: int, off_topic: int) -> str:
@@ -86,6 +113,13 @@ def table(result: dict) -> str:
         values = [by_renderer[r][a] for r, a in columns]
         lines.append(f"| {kind} | " + " | ".join(f"{v:.0%}" for v in values) + f" | {sum(values) / len(values):.0%} |")
     lines.append(f"\nOff-topic requests answered with the fixed answer: {result['off_topic']:.0%} of {result['off_topic_requests']}.")
+    if result.get("reading"):
+        lines += ["", "Seeing and reading, over every cell: the \"I see ...\" list entirely right (seeing), "
+                  "and the answer right when its list is (reading).", "",
+                  "| kind | answers | list right | answer right given a right list |", "|---|---|---|---|"]
+        for kind, shares in result["reading"].items():
+            given = "-" if shares["right_given_list"] is None else f"{shares['right_given_list']:.0%}"
+            lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} |")
     return "\n".join(lines)
 
 

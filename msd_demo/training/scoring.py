@@ -56,6 +56,17 @@ def direction(answer: str) -> str | None:
     return moves[-1] if moves else None
 
 
+def seen_lists(answer: str) -> list[str]:
+    """The grounded answer's 'I see ...' sentences (one per picture, two for motion's first and last frame)."""
+    return re.findall(r"I see [^.]*\.", answer)
+
+
+def sees_right(expected: str, answer: str) -> bool | None:
+    """Whether the answer lists what is there, shape for shape; None when the expected answer lists nothing."""
+    lists = seen_lists(expected)
+    return seen_lists(answer) == lists if lists else None
+
+
 def is_right(kind: str, expected: str, answer: str) -> bool:
     """Whether `answer` states what the world's `expected` answer states, for the question's kind."""
     if kind in ("describe", "describe_video"):
