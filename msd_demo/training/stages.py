@@ -288,8 +288,8 @@ def _cached(path: Path, key, build):
 
 
 def _fingerprint(folder: Path, pattern: str = "*.safetensors") -> str:
-    """Which weights a folder holds: what was built from an earlier target (the draft VLM's tower, the heads,
-    their cached features) must not stand for a new one."""
+    """Which weights a folder holds: what was built from an earlier target (the heads, their cached features)
+    must not stand for a new one."""
     digest = hashlib.sha256()
     for weights in sorted(folder.glob(pattern)):
         digest.update(weights.read_bytes())
@@ -314,8 +314,8 @@ def parameter_count(model) -> int:
 
 def _already_done(out: Path, stage: str, schedule: Schedule, target: str | None = None, recipe=None) -> bool:
     """True when the stage finished with this schedule and from the same inputs (`target`: the fingerprint of
-    what it is built from: the tokenizer for the target and draft-text, the target's weights for the rest;
-    for a head, by the same recipe too)."""
+    what it is built from: the tokenizer for the target and draft-text, the target's vision tower for the draft
+    VLM, the target's weights for the heads; for a head, by the same recipe too)."""
     marker = checkpoints(out, stage) / "done.json"
     if not marker.exists():
         return False
