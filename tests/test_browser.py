@@ -117,7 +117,8 @@ def test_a_finished_run_replays_at_a_tenth_of_its_speed_and_step_by_step(page):
             "n => [...document.querySelectorAll('.msd-panel')].reduce((sum, p) => sum + Number(p.dataset.steps), 0) === n",
             arg=start + moved, timeout=10_000)
         assert page.locator("#replay-status").inner_text().startswith(f"Replay paused: step {start + moved} of {all_steps}")
-    decode_steps = panel_numbers(page, "data-steps")[1] - 1  # the speculative run's steps after its prefill
+    # The speculative run's steps after its prefill; none yet when Pause landed before even its prefill was shown.
+    decode_steps = max(panel_numbers(page, "data-steps")[1] - 1, 0)
     page.get_by_text("Step inspector").click()
     expected = f"Step {decode_steps} of" if decode_steps else "has not reached the first speculative step"
     page.wait_for_selector(f".msd-inspector:has-text('{expected}')", timeout=10_000)
