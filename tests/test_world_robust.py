@@ -232,9 +232,8 @@ def test_the_eval_tells_a_miss_of_seeing_from_a_miss_of_reading():
     for answer, (sees, right) in answers.items():
         assert sees_right(expected, answer) is sees and is_right("where", expected, answer) is right
     assert sees_right("There is one shape: a small red circle at the center.", "anything") is None  # nothing listed
-    counts: dict = {}
-    robustness._count_reading(counts, "where", [sees for sees, _ in answers.values()], [right for _, right in answers.values()])
-    result = {"cells": {}, "off_topic": 1.0, "off_topic_requests": 1, "reading": robustness._reading_shares(counts)}
+    result = {"cells": {}, "off_topic": 1.0, "off_topic_requests": 1,
+              "reading": robustness.reading_shares({"where": list(answers.values())})}
     assert result["reading"]["where"] == {"answers": 4, "list_right": 0.5, "right_given_list": 0.5}
     assert "| where | 4 | 50% | 50% |" in robustness.table(result)
 

@@ -59,7 +59,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     processor, model = load_vlm(folder)
     rng = random.Random(ROBUSTNESS_SEED)
     cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS}
-    reading: dict = {}
+    reading: dict[str, list[tuple[bool, bool]]] = {}  # kind: (list right, answer right) per listing answer
     samples = []
     for kind in KINDS:
         for renderer in RENDERERS:
@@ -68,7 +68,9 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                 answers = greedy_answers(model, processor, tasks, budget(kind), batch_size)
                 right = [is_right(kind, t.answer, a) for t, a in zip(tasks, answers)]
                 cells[kind][renderer][label] = sum(right) / len(tasks)
-                _count_reading(reading, kind, [sees_right(t.answer, a) for t, a in zip(tasks, answers)], right)
+                listed = [(seen, ok) for t, a, ok in zip(tasks, answers, right) if (seen := sees_right(t.answer, a)) is not None]
+                if listed:
+                    reading.setdefault(kind, []).extend(listed)
                 samples.append({"kind": kind, "renderer": renderer, "aspect": label, "question": tasks[0].question,
                                 "expected": tasks[0].answer, "answer": answers[0]})
     tasks = off_topic_tasks(rng, off_topic)
@@ -76,27 +78,18 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     rate = sum(a.strip() == OFF_TOPIC_ANSWER for a in answers) / len(tasks)
     samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
-            "cells": cells, "off_topic": rate, "reading": _reading_shares(reading), "samples": samples}
+            "cells": cells, "off_topic": rate, "reading": reading_shares(reading), "samples": samples}
 
 
-def _count_reading(counts: dict, kind: str, sees: list[bool | None], right: list[bool]) -> None:
-    """Tally, per kind, answers with a list, right lists, and right answers among those."""
-    for seen, ok in zip(sees, right):
-        if seen is None:
-            continue
-        tally = counts.setdefault(kind, {"answers": 0, "list_right": 0, "right_with_right_list": 0})
-        tally["answers"] += 1
-        tally["list_right"] += seen
-        tally["right_with_right_list"] += seen and ok
-
-
-def _reading_shares(counts: dict) -> dict:
-    """{kind: {"answers": n, "list_right": share, "right_given_list": share of right answers among right lists}}."""
-    return {
-        kind: {"answers": t["answers"], "list_right": t["list_right"] / t["answers"],
-               "right_given_list": t["right_with_right_list"] / t["list_right"] if t["list_right"] else None}
-        for kind, t in counts.items()
-    }
+def reading_shares(reading: dict[str, list[tuple[bool, bool]]]) -> dict:
+    """{kind: {"answers": n, "list_right": share, "right_given_list": share of right answers among right lists}}
+    from each listing answer's (list right, answer right)."""
+    shares = {}
+    for kind, pairs in reading.items():
+        right_lists = [ok for seen, ok in pairs if seen]
+        shares[kind] = {"answers": len(pairs), "list_right": len(right_lists) / len(pairs),
+                        "right_given_list": sum(right_lists) / len(right_lists) if right_lists else None}
+    return shares
 
 
 def command(model: str, examples: int, off_topic: int) -> str:
