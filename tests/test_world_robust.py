@@ -19,10 +19,15 @@ from msd_demo.training.scoring import is_right, sees_right
 from msd_demo.world import COLOURS, KINDS, POSITIONS, SHAPES, VideoScene
 from msd_demo.world.grounded import i_see
 from msd_demo.world.phrasings import (
+    _EVERYDAY_FRAMES,
+    _OFF_TOPIC,
     OFF_TOPIC_ANSWER,
     PICTURE_WORDS,
+    QUESTION_KINDS,
     VIDEO_WORDS,
+    _everyday_words,
     all_phrasings,
+    everyday_request,
     off_topic_requests,
     phrasings,
 )
@@ -91,6 +96,22 @@ def test_training_data_never_asks_in_a_held_out_phrasing():
         assert not any(p.match(_normalised(question)) for kind in KINDS for p in patterns[kind][1]), question
 
 
+def _is_everyday(request: str) -> bool:
+    frame_words = set(re.findall(r"[a-z]+", " ".join(_EVERYDAY_FRAMES).lower()))
+    return set(re.findall(r"[a-z]+", request.lower())) <= set(_everyday_words()) | frame_words
+
+
+def test_everyday_requests_share_no_word_with_the_worlds_questions_or_the_held_out_requests():
+    templates, topics, fixed = _OFF_TOPIC["heldout"]
+    asked = " ".join((*(p for kind in QUESTION_KINDS for p in all_phrasings(kind)), *templates, *topics, *fixed))
+    kept = set(_everyday_words())
+    assert not kept & set(re.findall(r"[a-z]+", asked.lower())) and not kept & {*COLOURS, *SHAPES}
+    assert "book" not in kept and "find" not in kept  # "Recommend a book ...", "find" in world questions
+    rng = random.Random(3)
+    requests = [everyday_request(rng) for _ in range(200)]
+    assert all(_is_everyday(r) for r in requests) and len(set(requests)) > 190
+
+
 def test_off_topic_requests_get_the_one_fixed_answer_and_held_out_ones_are_new():
     train, heldout = set(off_topic_requests("train")), set(off_topic_requests("heldout"))
     assert len(heldout) >= 100 and not train & heldout
@@ -99,7 +120,8 @@ def test_off_topic_requests_get_the_one_fixed_answer_and_held_out_ones_are_new()
         for _ in range(20):
             example = sample_robust_example(rng, split, OFF_TOPIC, video_frames=2)
             assert example.answer == OFF_TOPIC_ANSWER
-            assert _normalised(example.question) in {_normalised(r) for r in off_topic_requests(split)}
+            templated = _normalised(example.question) in {_normalised(r) for r in off_topic_requests(split)}
+            assert templated or (split == "train" and _is_everyday(example.question)), example.question
     texts = [sample_grounded_text_example(random.Random(seed)) for seed in range(200)]
     assert any(answer == OFF_TOPIC_ANSWER for _, answer in texts)
 

@@ -67,7 +67,7 @@ DRAFT_TEXT_SIZE = dict(hidden=128, layers=2, heads=4, kv_heads=2)
 FULL = Plan(
     name="full", vocab_size=512, corpus_examples=20_000, batch_size=16,
     target=Schedule(steps=8000, learning_rate=1e-3, warmup=100),
-    target_tune=Schedule(steps=1200, learning_rate=3e-4, warmup=50),
+    target_tune=Schedule(steps=1500, learning_rate=3e-4, warmup=50),
     draft_vlm=Schedule(steps=5000, learning_rate=2e-3, warmup=50),
     draft_text_language=Schedule(steps=600, learning_rate=2e-3, warmup=50),
     draft_text_blind=Schedule(steps=600, learning_rate=1e-3, warmup=50),

@@ -26,7 +26,7 @@ from msd_demo.engine.drafters.head_model import CONFIG_FILE, DraftHead, load_hea
 from msd_demo.training import architectures as arch
 from msd_demo.training import heads, vision_heads
 from msd_demo.training.card import update_heads_section
-from msd_demo.training.data import corpus, text_batches, vlm_batches
+from msd_demo.training.data import corpus, text_batches, tune_batches, vlm_batches
 from msd_demo.training.loop import Cost, Schedule, pick_device, resumable, train
 from msd_demo.training.plan import (
     DRAFT_TEXT_SIZE,
@@ -126,7 +126,7 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
     model = AutoModelForImageTextToText.from_pretrained(str(out / "target"), dtype=torch.float32).to(pick_device())
     model.model.vision_tower.requires_grad_(False)
     rng = random.Random(SEEDS[stage])
-    batches = vlm_batches(rng, processor, plan.batch_size)
+    batches = tune_batches(rng, processor, plan.batch_size)
     cost = train(model, batches, rng, plan.target_tune, processor.tokenizer.pad_token_id, checkpoints(out, stage), stage)
     model.to("cpu", torch.float16)
     for part in (model.config.text_config, model.config.vision_config):  # loaded as float32, they would say so

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from functools import cache
 
-from msd_demo.world.scene import check_split
+from msd_demo.world.scene import COLOURS, POSITIONS, SHAPES, check_split
 
 # The one answer to anything the world cannot answer: honest about what the models know.
 OFF_TOPIC_ANSWER = "I can only describe the shapes here: their colours, places, counts and motion."
 
 HELDOUT_SHARE = 0.25  # of each kind's direct questions and indirect clauses, by hash of their text
+EVERYDAY_SHARE = 0.5  # of the training off-topic requests: made of everyday words (everyday_request)
 PICTURE_WORDS = ("picture", "image", "photo", "frame")
 VIDEO_WORDS = ("video", "clip", "animation")
 
@@ -239,6 +241,50 @@ _OFF_TOPIC = {
 }
 
 
+# Session 20: beyond the templates, training requests made of everyday words the world never uses, so a model
+# learns "not in the world's language" rather than a list of topics (the held-out templates are still unseen:
+# no word of theirs is drawn). A few frames give them the shape of a request; the rest are loose word runs.
+_EVERYDAY_WORDS = (
+    "find", "book", "fix", "cook", "buy", "sell", "plan", "read", "play", "build", "clean", "wash", "send", "call",
+    "order", "rent", "bake", "grow", "visit", "pay", "print", "sign", "cancel", "check", "choose", "repair",
+    "calculate", "solve", "invent", "design", "hire", "borrow", "pack", "water", "feed", "train", "walk", "drive",
+    "hotel", "flight", "car", "garden", "bike", "house", "phone", "letter", "meeting", "doctor", "dentist",
+    "restaurant", "ticket", "party", "wedding", "salary", "loan", "bank", "shop", "market", "kitchen", "window",
+    "door", "table", "chair", "lamp", "coat", "shoe", "shirt", "umbrella", "lake", "island", "beach", "horse", "cow",
+    "sheep", "apple", "cake", "soup", "salad", "cheese", "wine", "milk", "sugar", "salt", "rice", "novel", "game",
+    "team", "player", "teacher", "student", "exam", "lesson", "bug", "server", "password", "printer", "battery",
+    "engine", "garage", "ship", "boat", "bus", "taxi", "station", "airport", "museum", "theatre", "concert",
+    "guitar", "violin", "drum", "news", "snow", "wind", "storm", "rocket", "atom", "virus", "brain", "heart",
+    "muscle", "bone", "tooth", "diet", "yoga", "dance", "cheap", "easy", "good", "best", "new", "old", "funny",
+    "sad", "happy", "healthy", "fresh", "warm", "cold", "modern", "famous", "simple", "strange", "local", "free",
+    "safe", "quiet", "loud", "nice", "my", "your", "our", "tomorrow", "tonight", "today", "soon", "why", "when",
+    "who", "would", "should", "could", "need", "want", "help", "for", "with", "about", "near", "after", "before",
+)
+_EVERYDAY_FRAMES = ("Can you {} {} {}?", "I need to {} {} {}.", "Please {} {} {}.", "{} {} {}.", "How should I {} {} {}?",
+                    "Help me {} {} {}.", "Where can I {} {} {}?", "{} {} {}?")
+
+
+@cache
+def _everyday_words() -> tuple[str, ...]:
+    """The everyday words that no question of the world's, nor any held-out off-topic request, contains."""
+    templates, topics, fixed = _OFF_TOPIC["heldout"]
+    world = (*COLOURS, *SHAPES, *POSITIONS, *PICTURE_WORDS, *VIDEO_WORDS, "circles", "squares", "stars", "triangles")
+    asked = (*(p for kind in QUESTION_KINDS for p in all_phrasings(kind)), *templates, *topics, *fixed)
+    taken = " ".join((*world, *asked))
+    taken_words = set(re.findall(r"[a-z]+", taken.lower()))
+    return tuple(w for w in _EVERYDAY_WORDS if w not in taken_words)
+
+
+def everyday_request(rng: random.Random) -> str:
+    """'Can you fix my bike?', 'I need to cook salad tomorrow.', or a loose run of everyday words."""
+    words = _everyday_words()
+    if rng.random() < 0.3:
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 8))) + rng.choice(("?", ".", "!", ""))
+    else:
+        text = rng.choice(_EVERYDAY_FRAMES).format(*(rng.choice(words) for _ in range(3)))
+    return roughen(rng, text[0].upper() + text[1:])
+
+
 @cache
 def off_topic_requests(split: str) -> tuple[str, ...]:
     """Every off-topic request of a split: templates x topics, and fixed ones."""
@@ -247,4 +293,7 @@ def off_topic_requests(split: str) -> tuple[str, ...]:
 
 
 def off_topic_request(rng: random.Random, split: str) -> str:
+    """A held-out request from the held-out templates; a training one half from the templates, half everyday words."""
+    if check_split(split) == "train" and rng.random() < EVERYDAY_SHARE:
+        return everyday_request(rng)
     return roughen(rng, rng.choice(off_topic_requests(split)))
