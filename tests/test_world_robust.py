@@ -258,6 +258,8 @@ def test_the_eval_tells_a_miss_of_seeing_from_a_miss_of_reading():
               "reading": robustness.reading_shares({"where": list(answers.values())})}
     assert result["reading"]["where"] == {"answers": 4, "list_right": 0.5, "right_given_list": 0.5}
     assert "| where | 4 | 50% | 50% |" in robustness.table(result)
+    result["refused"] = {"describe": 0.05, "where": 0.0}  # in-world questions given the off-topic answer
+    assert "answered with the off-topic answer instead: describe 5%, where 0%." in robustness.table(result)
 
 
 def test_scoring_reads_the_shipped_targets_old_answer_forms():

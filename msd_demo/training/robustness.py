@@ -60,6 +60,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     rng = random.Random(ROBUSTNESS_SEED)
     cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS}
     reading: dict[str, list[tuple[bool, bool]]] = {}  # kind: (list right, answer right) per listing answer
+    refused: dict[str, list[bool]] = {}  # kind: whether each answer was the off-topic one (a miss of language)
     samples = []
     for kind in KINDS:
         for renderer in RENDERERS:
@@ -68,6 +69,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                 answers = greedy_answers(model, processor, tasks, budget(kind), batch_size)
                 right = [is_right(kind, t.answer, a) for t, a in zip(tasks, answers)]
                 cells[kind][renderer][label] = sum(right) / len(tasks)
+                refused.setdefault(kind, []).extend(a.strip() == OFF_TOPIC_ANSWER for a in answers)
                 listed = [(seen, ok) for t, a, ok in zip(tasks, answers, right) if (seen := sees_right(t.answer, a)) is not None]
                 if listed:
                     reading.setdefault(kind, []).extend(listed)
@@ -78,7 +80,8 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     rate = sum(a.strip() == OFF_TOPIC_ANSWER for a in answers) / len(tasks)
     samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
-            "cells": cells, "off_topic": rate, "reading": reading_shares(reading), "samples": samples}
+            "cells": cells, "off_topic": rate, "reading": reading_shares(reading),
+            "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()}, "samples": samples}
 
 
 def reading_shares(reading: dict[str, list[tuple[bool, bool]]]) -> dict:
@@ -106,6 +109,9 @@ def table(result: dict) -> str:
         values = [by_renderer[r][a] for r, a in columns]
         lines.append(f"| {kind} | " + " | ".join(f"{v:.0%}" for v in values) + f" | {sum(values) / len(values):.0%} |")
     lines.append(f"\nOff-topic requests answered with the fixed answer: {result['off_topic']:.0%} of {result['off_topic_requests']}.")
+    if result.get("refused"):
+        shares = ", ".join(f"{kind} {share:.0%}" for kind, share in result["refused"].items())
+        lines.append(f"Questions about the world answered with the off-topic answer instead: {shares}.")
     if result.get("reading"):
         lines += ["", "Seeing and reading, over every cell: the \"I see ...\" list entirely right (seeing), "
                   "and the answer right when its list is (reading).", "",
