@@ -23,7 +23,6 @@ from msd_demo.world.scene import COLOURS, POSITIONS, SHAPES, check_split
 OFF_TOPIC_ANSWER = "I can only describe the shapes here: their colours, places, counts and motion."
 
 HELDOUT_SHARE = 0.25  # of each kind's direct questions and indirect clauses, by hash of their text
-STRAY_WORDS_SHARE = 0.2  # of the training questions about the world: with a stray everyday word or two
 EVERYDAY_SHARE = 0.5  # of the training off-topic requests: made of everyday words (everyday_request)
 PICTURE_WORDS = ("picture", "image", "photo", "frame")
 VIDEO_WORDS = ("video", "clip", "animation")
@@ -191,25 +190,9 @@ def roughen(rng: random.Random, text: str) -> str:
     return text
 
 
-def with_stray_words(rng: random.Random, template: str) -> str:
-    """The template with one or two everyday words put between its words (never inside a slot's value).
-
-    Session 20: held-out questions with a word training never used ("Give a detailed description of the
-    picture") got the off-topic answer every time, because unknown words came only in off-topic requests.
-    Training questions with stray everyday words teach that the world's words decide, not an unknown one."""
-    words = template.split(" ")
-    for _ in range(rng.randint(1, 2)):
-        words.insert(rng.randint(0, len(words)), rng.choice(_everyday_words()))
-    text = " ".join(words)
-    return text[0].upper() + text[1:] if template[:1].isupper() else text
-
-
 def phrase(rng: random.Random, question_kind: str, split: str, **slots: str) -> str:
-    """A question of a kind in a phrasing of `split`, its slots filled and its surface roughened (a training
-    question now and then with stray everyday words, `with_stray_words`)."""
+    """A question of a kind in a phrasing of `split`, its slots filled and its surface roughened."""
     template = rng.choice(phrasings(question_kind, split))
-    if split == "train" and rng.random() < STRAY_WORDS_SHARE:
-        template = with_stray_words(rng, template)
     words = {"picture": rng.choice(PICTURE_WORDS), "video": rng.choice(VIDEO_WORDS), **slots}
     return roughen(rng, template.format(**words))
 
