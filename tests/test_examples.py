@@ -27,6 +27,9 @@ WRONG_TODAY: dict[str, str] = {
     "video_3.mp4:describe_video": "... Then the green star at the bottom middle disappears. Then the green circle moves from "
                                   "the top right to the top right, so it moves right.",
     "visitor_wide.png:where": "... a green square at the bottom left. The black star is at the center.",
+    "video_2.mp4:motion": "... a green circle at the top right ... At the end, I see ... a green circle at the middle right ... "
+                          "The green circle is at the top right at the start and at the top left at the end, so it moves left.",
+    "visitor_wide.png:off_topic": "There are five shapes on a white background. There is a small orange circle at the top left. ...",
     "visitor_video.mp4:motion": "... The purple star is at the top right at the start and at the top left at the end, so it moves left.",
 }
 

@@ -13,9 +13,10 @@ from msd_demo.engine.drafters import load_head
 from msd_demo.inputs.media import Media
 from msd_demo.inputs.prompt import build_prompt
 from msd_demo.inputs.square import pads_to_square
+from msd_demo.presets.catalog import MODELS_DIR
 from msd_demo.training import heads
 from msd_demo.training.__main__ import main
-from msd_demo.training.data import IGNORE, make_sample
+from msd_demo.training.data import IGNORE, READING_EVERY, list_end, make_sample, reading_sample, tune_batches
 from msd_demo.training.plan import PAD_TO_SQUARE
 from msd_demo.training.scoring import is_right
 from msd_demo.world import sample_example
@@ -124,3 +125,21 @@ def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_ea
     shutil.copytree(tmp_path / "msd", tmp_path / "x" / "flash")
     with pytest.raises(ValueError, match="not of this recipe"):  # a head of another recipe is no start
         main(["--quick", "--out", str(tmp_path), "--stages", "vision_heads", "--heads", "flash", "--warm-start", str(tmp_path / "x")])
+
+
+def test_a_reading_sample_gives_the_true_list_and_trains_only_the_conclusion_read_from_it():
+    processor = AutoProcessor.from_pretrained(str(MODELS_DIR / "target"))
+    tokenizer, rng = processor.tokenizer, random.Random(20)
+    for _ in range(20):
+        sample = reading_sample(rng, tokenizer)
+        text = tokenizer.decode(sample.input_ids)
+        trained = tokenizer.decode(sample.input_ids[sample.labels != IGNORE])
+        assert sample.pixel_values is None and trained.endswith(tokenizer.eos_token)
+        answer = text[text.rindex("<|assistant|>") + len("<|assistant|>"):]
+        conclusion = answer[list_end(answer):]
+        assert "I see" in answer[:list_end(answer)] and "I see" not in trained
+        assert trained.strip() == conclusion.strip(), (trained, conclusion)
+    batches = tune_batches(random.Random(1), processor, 2)
+    text_only = [next(batches)[0].pixel_values is None for _ in range(2 * READING_EVERY)]
+    assert text_only == [(i + 1) % READING_EVERY == 0 for i in range(2 * READING_EVERY)]
+
