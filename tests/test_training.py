@@ -142,4 +142,3 @@ def test_a_reading_sample_gives_the_true_list_and_trains_only_the_conclusion_rea
     batches = tune_batches(random.Random(1), processor, 2)
     text_only = [next(batches)[0].pixel_values is None for _ in range(2 * READING_EVERY)]
     assert text_only == [(i + 1) % READING_EVERY == 0 for i in range(2 * READING_EVERY)]
-

@@ -24,9 +24,8 @@ from pathlib import Path
 import torch
 
 from msd_demo.training.evaluate import greedy_answers, load_vlm
-from msd_demo.training.scoring import is_right, sees_right
+from msd_demo.training.scoring import gives_off_topic_answer, is_right, sees_right
 from msd_demo.world import KINDS, Example
-from msd_demo.world.phrasings import OFF_TOPIC_ANSWER
 from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
 
 ROBUSTNESS_SEED = 421_021  # never used to draw training data
@@ -69,7 +68,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                 answers = greedy_answers(model, processor, tasks, budget(kind), batch_size)
                 right = [is_right(kind, t.answer, a) for t, a in zip(tasks, answers)]
                 cells[kind][renderer][label] = sum(right) / len(tasks)
-                refused.setdefault(kind, []).extend(a.strip() == OFF_TOPIC_ANSWER for a in answers)
+                refused.setdefault(kind, []).extend(map(gives_off_topic_answer, answers))
                 listed = [(seen, ok) for t, a, ok in zip(tasks, answers, right) if (seen := sees_right(t.answer, a)) is not None]
                 if listed:
                     reading.setdefault(kind, []).extend(listed)
@@ -77,7 +76,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                                 "expected": tasks[0].answer, "answer": answers[0]})
     tasks = off_topic_tasks(rng, off_topic)
     answers = greedy_answers(model, processor, tasks, budget(OFF_TOPIC), batch_size)
-    rate = sum(a.strip() == OFF_TOPIC_ANSWER for a in answers) / len(tasks)
+    rate = sum(map(gives_off_topic_answer, answers)) / len(tasks)
     samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
             "cells": cells, "off_topic": rate, "reading": reading_shares(reading),

@@ -67,6 +67,11 @@ def sees_right(expected: str, answer: str) -> bool | None:
     return seen_lists(answer) == lists if lists else None
 
 
+def gives_off_topic_answer(answer: str) -> bool:
+    """Whether the answer is the one fixed answer to a request outside the world."""
+    return answer.strip() == OFF_TOPIC_ANSWER
+
+
 def is_right(kind: str, expected: str, answer: str) -> bool:
     """Whether `answer` states what the world's `expected` answer states, for the question's kind."""
     if kind in ("describe", "describe_video"):
@@ -81,5 +86,5 @@ def is_right(kind: str, expected: str, answer: str) -> bool:
     if kind == "motion":
         return direction(answer) == direction(expected)
     if kind == OFF_TOPIC:
-        return answer.strip() == OFF_TOPIC_ANSWER
+        return gives_off_topic_answer(answer)
     raise ValueError(f"unknown question kind {kind!r}; allowed: {', '.join((*KINDS, OFF_TOPIC))}")

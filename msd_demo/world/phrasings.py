@@ -17,6 +17,7 @@ import random
 import re
 from functools import cache
 
+from msd_demo.world.language import plural
 from msd_demo.world.scene import COLOURS, POSITIONS, SHAPES, check_split
 
 # The one answer to anything the world cannot answer: honest about what the models know.
@@ -268,7 +269,7 @@ _EVERYDAY_FRAMES = ("Can you {} {} {}?", "I need to {} {} {}.", "Please {} {} {}
 def _everyday_words() -> tuple[str, ...]:
     """The everyday words that no question of the world's, nor any held-out off-topic request, contains."""
     templates, topics, fixed = _OFF_TOPIC["heldout"]
-    world = (*COLOURS, *SHAPES, *POSITIONS, *PICTURE_WORDS, *VIDEO_WORDS, "circles", "squares", "stars", "triangles")
+    world = (*COLOURS, *SHAPES, *map(plural, SHAPES), *POSITIONS, *PICTURE_WORDS, *VIDEO_WORDS)
     asked = (*(p for kind in QUESTION_KINDS for p in all_phrasings(kind)), *templates, *topics, *fixed)
     taken = " ".join((*world, *asked))
     taken_words = set(re.findall(r"[a-z]+", taken.lower()))
