@@ -96,6 +96,15 @@ def test_training_data_never_asks_in_a_held_out_phrasing():
         assert not any(p.match(_normalised(question)) for kind in KINDS for p in patterns[kind][1]), question
 
 
+def test_a_requests_first_words_do_not_decide_whether_it_is_about_the_world():
+    # Session 20's target refused "Give a description of the picture": every training request opening with
+    # "Give me" or "Write a" was off-topic. Each opening now leads to both, the thing asked about decides.
+    world = [_normalised(t) for kind in ("describe", "describe_video") for t in phrasings(kind, "train")]
+    outside = [_normalised(r) for r in off_topic_requests("train")]
+    for opening in ("give me", "write a", "describe", "summarize", "explain", "tell me", "list some", "provide a"):
+        assert any(q.startswith(opening) for q in world) and any(r.startswith(opening) for r in outside), opening
+
+
 def _is_everyday(request: str) -> bool:
     frame_words = set(re.findall(r"[a-z]+", " ".join(_EVERYDAY_FRAMES).lower()))
     return set(re.findall(r"[a-z]+", request.lower())) <= set(_everyday_words()) | frame_words

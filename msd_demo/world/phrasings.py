@@ -98,6 +98,22 @@ _INDIRECT: dict[str, tuple[str, ...]] = {
     "motion": ("which way the {name} moves", "where the {name} goes", "in which direction the {name} moves"),
 }
 
+# Session 21: request frames in pairs, so the thing asked about decides whether a request is about the world, not
+# its first words. Off-topic training frames with the picture as their topic are describe questions (a first
+# tune took "Give a description of the picture" for off-topic: the off-topic frames open with "Give me" and
+# "Write a"), and the world's describe frames with an outside topic are off-topic requests (_PAIRED_OFF_TOPIC).
+# Neither copies a held-out phrasing's words ("Give a detailed description of the {picture}" stays unseen).
+_PAIRED_WORLD = (
+    "Tell me about this {picture}.", "Give me three facts about the {picture}.", "Explain the {picture} to me.",
+    "Write a paragraph on the {picture}.", "List some facts about the {picture}.", "Teach me about this {picture}.",
+    "Give me a summary of the {picture}.", "Write a short report on the {picture}.",
+)
+_PAIRED_OFF_TOPIC = (
+    "Describe {topic} in detail.", "Describe {topic}.", "Write a description of {topic}.",
+    "Provide a description of {topic}.", "Give me an overview of {topic}.", "Summarize {topic}.",
+    "Describe the shapes of {topic}.", "What happens in {topic}?", "Explain what happens in {topic}.",
+)
+
 # More wording to learn from, training only (session 18): the held-out phrasings above stay the ones every
 # figure in the model card was measured on, so a gain from these is a gain on wording the model never saw.
 # A first build missed held-out wording next to its training wording ("Give a detailed description of the
@@ -108,6 +124,7 @@ _TRAIN_EXTRA: dict[str, tuple[str, ...]] = {
         "What does the {picture} show?", "Name all the shapes and their places.", "What can you see here?",
         "Summarize the {picture}.", "Give me an overview of the {picture}.", "Provide a description of the {picture}.",
         "Write a description of this {picture}.", "What is shown here?", "Describe the shapes in the {picture}.",
+        *_PAIRED_WORLD,
     ),
     "describe_video": (
         "Tell me what the {video} shows.", "Explain what happens in the {video}.", "Summarize the {video}.",
@@ -115,6 +132,7 @@ _TRAIN_EXTRA: dict[str, tuple[str, ...]] = {
         "Describe the {video} from start to end.", "What do the shapes do in the {video}?",
         "Provide a description of the {video}.", "Write a description of this {video}.",
         "Describe the shapes in the {video} and how they move.", "Can you describe what happens here?",
+        *(q.replace("{picture}", "{video}") for q in _PAIRED_WORLD),
     ),
     "count": (
         "Tell me how many {things} you see.", "How many {things} does it have?", "Give me the count of {things}.",
@@ -210,7 +228,7 @@ _OFF_TOPIC = {
          "Write a review of {topic}.", "Search the web for {topic}.", "Help me write an essay on {topic}.",
          "Do you like {topic}?", "What's new in {topic}?", "Ask me a question about {topic}.",
          "Describe {topic} in one sentence.", "How does {topic} work?", "Where can I read about {topic}?",
-         "How many books are there about {topic}?"),
+         "How many books are there about {topic}?", *_PAIRED_OFF_TOPIC),
         ("the sea", "my cat", "football", "the moon", "coffee", "history", "music", "trains", "the weather",
          "dinosaurs", "cooking pasta", "the stock market",
          # session 18: a wider world outside the shapes, so "not about the shapes" is learnt, not a list of topics
