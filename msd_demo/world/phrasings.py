@@ -99,8 +99,8 @@ _INDIRECT: dict[str, tuple[str, ...]] = {
 }
 
 # Session 21: request frames in pairs, so the thing asked about decides whether a request is about the world, not
-# its first words. Off-topic training frames with the picture as their topic are describe questions (a first
-# tune took "Give a description of the picture" for off-topic: the off-topic frames open with "Give me" and
+# its first words. Off-topic training frames with the picture as their topic are describe questions (session 20's
+# target took "Give a description of the picture" for off-topic: only off-topic frames opened with "Give me" and
 # "Write a"), and the world's describe frames with an outside topic are off-topic requests (_PAIRED_OFF_TOPIC).
 # Neither copies a held-out phrasing's words ("Give a detailed description of the {picture}" stays unseen).
 _PAIRED_WORLD = (
