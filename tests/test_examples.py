@@ -20,17 +20,11 @@ MAX_NEW_TOKENS = 256  # the longest grounded answer (a video's motion) is about 
 # expected to fail, strictly: a retrained target that gets one right fails the test until it leaves this list.
 WRONG_TODAY: dict[str, str] = {
     "shapes_2.png:count": "... a red square at the bottom middle. One of them is a circle, so there is one circle.",
-    "shapes_4.png:exists": "... an orange star at the bottom middle ... Yes, there is an orange square at the bottom right.",
-    "shapes_5.png:colour": "... a blue square at the bottom left ... The square at the bottom right is blue.",
-    "video_1.mp4:describe_video": "... a small green triangle at the bottom middle. Then the green star moves from the top "
-                                  "middle to the middle right, so it moves down. Then a medium black star appears ...",
-    "video_3.mp4:describe_video": "... Then the green star at the bottom middle disappears. Then the green circle moves from "
-                                  "the top right to the top right, so it moves right.",
-    "visitor_wide.png:where": "... a green square at the bottom left. The black star is at the center.",
-    "video_2.mp4:motion": "... a green circle at the top right ... At the end, I see ... a green circle at the middle right ... "
-                          "The green circle is at the top right at the start and at the top left at the end, so it moves left.",
-    "visitor_wide.png:off_topic": "There are five shapes on a white background. There is a small orange circle at the top left. ...",
-    "visitor_video.mp4:motion": "... The purple star is at the top right at the start and at the top left at the end, so it moves left.",
+    "shapes_4.png:exists": "... an orange star at the bottom middle ... Yes, there is an orange square at the bottom middle.",
+    "video_3.mp4:describe_video": "... There is a large green circle at the top right ... Then the green star at the top "
+                                  "right disappears. Then the red triangle moves from the bottom middle to the bottom right, "
+                                  "so it moves left.",
+    "visitor_wide.png:where": "... a green square at the bottom left. The black star is at the top left.",
 }
 
 
