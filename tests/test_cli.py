@@ -94,6 +94,10 @@ def test_bench_writes_the_contract_fields(tmp_path, llava_dir):
         assert summary["identical"] is True
         assert set(summary["by_media"]) == {"image"} and summary["by_media"]["image"]["identical"] is True
         assert len(summary["speedup_by_repeat"]) == 2 and min(summary["speedup_by_repeat"]) > 0  # one per pass
+        rows = summary["rows"]  # one per row and pass, so "no row below 1.0x" can be checked from the JSON
+        assert [(r["row"], r["repeat"]) for r in rows] == [(IMAGE, 0), (IMAGE, 1)]
+        assert summary["slowest_row_speedup"] == min(r["speedup"] for r in rows) > 0
+        assert all(r["identical"] and r["new_tokens"] > 0 and r["tau"] >= 1.0 for r in rows)
     assert "hf_assisted_speedup" in result["drafters"]["prompt-lookup"]
 
 

@@ -57,6 +57,7 @@ class DrafterRecord:
     comparisons: list[Comparison] = field(default_factory=list)
     media_kinds: list[str] = field(default_factory=list)  # "image" or "video", one per comparison
     repeat_indices: list[int] = field(default_factory=list)  # which pass over the suite, one per comparison
+    row_names: list[str] = field(default_factory=list)  # the suite row's media file, one per comparison
     hf_assisted_speedups: list[float] = field(default_factory=list)
     identical_to_hf: list[bool] = field(default_factory=list)
     hf_assisted_unavailable: str | None = None
@@ -82,6 +83,7 @@ def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, re
             baseline.append(reference)
             records[name].media_kinds.append(row.media.kind)
             records[name].repeat_indices.append(repeat)
+            records[name].row_names.append(row.name)
             _bench_drafter(lineup, records[name], request, reference, gamma)
             progress.update(2)
     progress.close()
@@ -164,7 +166,15 @@ def _drafter_summary(record: DrafterRecord, greedy: bool, visual_words: frozense
     summary["by_media"] = {
         kind: _comparisons_summary(group, greedy) for kind, group in _grouped(record.comparisons, record.media_kinds).items()
     }
+    summary["rows"] = [_row_summary(*row) for row in zip(record.row_names, record.media_kinds, record.repeat_indices, record.comparisons)]
     return summary
+
+
+def _row_summary(name: str, media_kind: str, repeat: int, comparison: Comparison) -> dict:
+    """One suite row's run: a median over rows can hide a row where drafting loses."""
+    run = stats_from_steps(comparison.speculative.steps)
+    return {"row": name, "media": media_kind, "repeat": repeat, "speedup": comparison.speedup, "tau": run.tau,
+            "new_tokens": len(comparison.speculative.token_ids), "identical": comparison.identical}
 
 
 def _grouped(comparisons: list[Comparison], labels: list) -> dict:
@@ -182,6 +192,7 @@ def _comparisons_summary(comparisons: list[Comparison], greedy: bool) -> dict:
     drafted = sum(len(step.drafted) for step in steps)
     return {
         "speedup": statistics.median(c.speedup for c in comparisons),  # wall-clock, end to end
+        "slowest_row_speedup": min(c.speedup for c in comparisons),
         "compute_speedup": statistics.median(c.compute_speedup for c in comparisons),  # prefill + draft + verify clocks
         "theoretical_speedup": statistics.median(c.theoretical_speedup for c in comparisons),
         "mean_accepted_tokens": pooled.tau,

@@ -124,11 +124,14 @@ def _speedup_and_tau(d: dict | None) -> str:
 
 
 def _by_media_markdown(result: dict) -> str:
-    header = "| drafter | rows | speedup | compute speedup | tau | alpha | draft ms / step | verify ms / step | tokens / head pass |"
+    header = ("| drafter | rows | speedup | slowest row | compute speedup | tau | alpha | draft ms / step | verify ms / step "
+              "| tokens / head pass |")
     lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
     for name, d in result["drafters"].items():
         for kind, m in d["by_media"].items():
-            cells = [f"`{name}`", MEDIA_NAMES.get(kind, kind), f"{m['speedup']:.2f}x", f"{m['compute_speedup']:.2f}x",
+            slowest = m.get("slowest_row_speedup")  # absent from benches made before it was recorded
+            cells = [f"`{name}`", MEDIA_NAMES.get(kind, kind), f"{m['speedup']:.2f}x", "-" if slowest is None else f"{slowest:.2f}x",
+                     f"{m['compute_speedup']:.2f}x",
                      f"{m['mean_accepted_tokens']:.2f}", f"{m['acceptance_rate']:.2f}", f"{m['draft_seconds_per_step'] * 1000:.2f}",
                      f"{m['verify_seconds_per_step'] * 1000:.2f}", _optional(m.get("tokens_per_pass"))]
             lines.append("| " + " | ".join(cells) + " |")
