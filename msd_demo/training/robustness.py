@@ -60,6 +60,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS}
     reading: dict[str, list[tuple[bool, bool]]] = {}  # kind: (list right, answer right) per listing answer
     refused: dict[str, list[bool]] = {}  # kind: whether each answer was the off-topic one (a miss of language)
+    refused_questions: dict[str, list[str]] = {}  # kind: the questions so refused, to tell which wording fails
     samples = []
     for kind in KINDS:
         for renderer in RENDERERS:
@@ -68,7 +69,9 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                 answers = greedy_answers(model, processor, tasks, budget(kind), batch_size)
                 right = [is_right(kind, t.answer, a) for t, a in zip(tasks, answers)]
                 cells[kind][renderer][label] = sum(right) / len(tasks)
-                refused.setdefault(kind, []).extend(map(gives_off_topic_answer, answers))
+                flags = list(map(gives_off_topic_answer, answers))
+                refused.setdefault(kind, []).extend(flags)
+                refused_questions.setdefault(kind, []).extend(t.question for t, flag in zip(tasks, flags) if flag)
                 listed = [(seen, ok) for t, a, ok in zip(tasks, answers, right) if (seen := sees_right(t.answer, a)) is not None]
                 if listed:
                     reading.setdefault(kind, []).extend(listed)
@@ -76,11 +79,14 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                                 "expected": tasks[0].answer, "answer": answers[0]})
     tasks = off_topic_tasks(rng, off_topic)
     answers = greedy_answers(model, processor, tasks, budget(OFF_TOPIC), batch_size)
-    rate = sum(map(gives_off_topic_answer, answers)) / len(tasks)
+    fixed = list(map(gives_off_topic_answer, answers))
     samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
-            "cells": cells, "off_topic": rate, "reading": reading_shares(reading),
-            "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()}, "samples": samples}
+            "cells": cells, "off_topic": sum(fixed) / len(tasks), "reading": reading_shares(reading),
+            "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()},
+            "refused_questions": refused_questions,
+            "off_topic_missed": [{"question": t.question, "answer": a} for t, a, ok in zip(tasks, answers, fixed) if not ok],
+            "samples": samples}
 
 
 def reading_shares(reading: dict[str, list[tuple[bool, bool]]]) -> dict:
