@@ -44,6 +44,9 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     assert "python -m msd_demo.training --quick" in card and "| count |" in card and "| motion |" in card
     assert "python -m msd_demo.training.robustness --model models/target --examples 1 --off-topic 2" in card
     assert "heldout renderer 3:1" in card and "Off-topic requests answered with the fixed answer" in card
+    measured = json.loads((tmp_path / ".checkpoints" / "eval" / "robustness.json").read_text())
+    assert set(measured["refused_questions"]) == set(measured["refused"])  # which wordings were refused, per kind
+    assert len(measured["off_topic_missed"]) == round((1 - measured["off_topic"]) * measured["off_topic_requests"])
     for name, per_pass in (("vispec", 1), ("vispec-no-adaptor", 1), ("flash", 2), ("flash-no-compression", 2), ("flash-one-token", 1)):
         head = load_head(tmp_path / name, torch.device("cpu"), torch.float32)  # the vision_heads stage ran (quick)
         assert head.config.tokens_per_pass == per_pass and f"`{name}`" in card
