@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from msd_demo.training.evaluate import greedy_answers, load_vlm
-from msd_demo.training.scoring import gives_off_topic_answer, is_right, sees_right
+from msd_demo.training.scoring import SEEING_ERRORS, gives_off_topic_answer, is_right, sees_right, seeing_errors
 from msd_demo.world import KINDS, Example
 from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
 
@@ -61,6 +61,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     reading: dict[str, list[tuple[bool, bool]]] = {}  # kind: (list right, answer right) per listing answer
     refused: dict[str, list[bool]] = {}  # kind: whether each answer was the off-topic one (a miss of language)
     refused_questions: dict[str, list[str]] = {}  # kind: the questions so refused, to tell which wording fails
+    seeing: dict[str, dict[str, int]] = {}  # kind: objects there, and how each was named (scoring.seeing_errors)
     samples = []
     for kind in KINDS:
         for renderer in RENDERERS:
@@ -72,6 +73,9 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                 flags = list(map(gives_off_topic_answer, answers))
                 refused.setdefault(kind, []).extend(flags)
                 refused_questions.setdefault(kind, []).extend(t.question for t, flag in zip(tasks, flags) if flag)
+                for task, answer in zip(tasks, answers):
+                    for error, count in seeing_errors(kind, task.answer, answer).items():
+                        seeing.setdefault(kind, dict.fromkeys(SEEING_ERRORS, 0))[error] += count
                 listed = [(seen, ok) for t, a, ok in zip(tasks, answers, right) if (seen := sees_right(t.answer, a)) is not None]
                 if listed:
                     reading.setdefault(kind, []).extend(listed)
@@ -84,7 +88,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
             "cells": cells, "off_topic": sum(fixed) / len(tasks), "reading": reading_shares(reading),
             "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()},
-            "refused_questions": refused_questions,
+            "refused_questions": refused_questions, "seeing_errors": seeing,
             "off_topic_missed": [{"question": t.question, "answer": a} for t, a, ok in zip(tasks, answers, fixed) if not ok],
             "samples": samples}
 
@@ -124,6 +128,13 @@ def table(result: dict) -> str:
         for kind, shares in result["reading"].items():
             given = "-" if shares["right_given_list"] is None else f"{shares['right_given_list']:.0%}"
             lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} |")
+    if result.get("seeing_errors"):
+        lines += ["", "What was seen, object by object (matched by place), as a share of the objects there; invented: "
+                  "objects named at an empty place, per object there.", "",
+                  "| kind | objects | " + " | ".join(SEEING_ERRORS) + " |", "|---" * (len(SEEING_ERRORS) + 2) + "|"]
+        for kind, errors in result["seeing_errors"].items():
+            there = sum(errors[e] for e in SEEING_ERRORS if e != "invented")
+            lines.append(f"| {kind} | {there} | " + " | ".join(f"{errors[e] / max(there, 1):.0%}" for e in SEEING_ERRORS) + " |")
     return "\n".join(lines)
 
 

@@ -67,6 +67,33 @@ def sees_right(expected: str, answer: str) -> bool | None:
     return seen_lists(answer) == lists if lists else None
 
 
+_LISTED = re.compile(r"\ban? (\w+) (\w+) at the ([a-z ]+?)(?=,| and |\.)")
+SEEING_ERRORS = ("right", "shape", "colour", "shape and colour", "missed", "invented")
+
+
+def seeing_errors(kind: str, expected: str, answer: str) -> dict[str, int]:
+    """What the answer got wrong of what is there, object by object, matched by place: an object right, of the
+    wrong shape, colour or both, not named at all (missed), or named at an empty place (invented). Reads the
+    "I see ..." lists (for motion both, first with first), or a description's objects; {} for other answers."""
+    if kind in ("describe", "describe_video"):
+        pairs = [(stated_objects(expected), stated_objects(answer))]
+    else:
+        truths = seen_lists(expected)
+        stated = seen_lists(answer) + [""] * len(truths)  # a list not given at all misses every object in it
+        pairs = [({*_LISTED.findall(e)}, {*_LISTED.findall(a)}) for e, a in zip(truths, stated)]
+    errors = dict.fromkeys(SEEING_ERRORS, 0)
+    for truth, stated in pairs:
+        said = {place: (colour, shape) for colour, shape, place in stated}
+        for colour, shape, place in truth:
+            if place not in said:
+                errors["missed"] += 1
+                continue
+            wrong = [name for name, same in (("shape", said[place][1] == shape), ("colour", said[place][0] == colour)) if not same]
+            errors[" and ".join(wrong) or "right"] += 1
+        errors["invented"] += len(said.keys() - {place for _, _, place in truth})
+    return errors if pairs else {}
+
+
 def gives_off_topic_answer(answer: str) -> bool:
     """Whether the answer is the one fixed answer to a request outside the world."""
     return answer.strip() == OFF_TOPIC_ANSWER
