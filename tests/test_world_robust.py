@@ -15,7 +15,7 @@ from msd_demo.inputs.prompt import build_prompt
 from msd_demo.inputs.square import PAD_SWITCH, enable_pad_to_square, pad_to_square, pads_to_square
 from msd_demo.training import robustness
 from msd_demo.training.data import blind_question
-from msd_demo.training.scoring import is_right, sees_right, seeing_errors
+from msd_demo.training.scoring import is_right, sees_right, seeing_errors, shape_confusions
 from msd_demo.world import COLOURS, KINDS, POSITIONS, SHAPES, VideoScene
 from msd_demo.world.grounded import i_see
 from msd_demo.world.phrasings import (
@@ -277,6 +277,7 @@ def test_the_eval_says_what_was_seen_wrong_object_by_object():
     assert seeing_errors("exists", expected, answer) == {
         "right": 0, "shape": 1, "colour": 0, "shape and colour": 1, "missed": 1, "invented": 1}
     assert seeing_errors("exists", expected, "No, there is none.")["missed"] == 3  # no list at all: all missed
+    assert shape_confusions("exists", expected, answer) == {"circle as star": 1, "square as circle": 1}
     start, end = "At the start, I see a red circle at the top left.", " At the end, I see a red circle at the center."
     assert seeing_errors("motion", start + end, start + " At the end, I see a blue circle at the center.")["colour"] == 1
     described = "There is a small red circle at the top left. There is a large blue square at the center."

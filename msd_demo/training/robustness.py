@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from msd_demo.training.evaluate import greedy_answers, load_vlm
-from msd_demo.training.scoring import SEEING_ERRORS, gives_off_topic_answer, is_right, sees_right, seeing_errors
+from msd_demo.training.scoring import SEEING_ERRORS, gives_off_topic_answer, is_right, sees_right, seeing_errors, shape_confusions
 from msd_demo.world import KINDS, Example
 from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
 
@@ -62,6 +62,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     refused: dict[str, list[bool]] = {}  # kind: whether each answer was the off-topic one (a miss of language)
     refused_questions: dict[str, list[str]] = {}  # kind: the questions so refused, to tell which wording fails
     seeing: dict[str, dict[str, int]] = {}  # kind: objects there, and how each was named (scoring.seeing_errors)
+    confusions: dict[str, int] = {}  # "circle as star": n, over every kind
     samples = []
     for kind in KINDS:
         for renderer in RENDERERS:
@@ -76,6 +77,8 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                 for task, answer in zip(tasks, answers):
                     for error, count in seeing_errors(kind, task.answer, answer).items():
                         seeing.setdefault(kind, dict.fromkeys(SEEING_ERRORS, 0))[error] += count
+                    for confusion, count in shape_confusions(kind, task.answer, answer).items():
+                        confusions[confusion] = confusions.get(confusion, 0) + count
                 listed = [(seen, ok) for t, a, ok in zip(tasks, answers, right) if (seen := sees_right(t.answer, a)) is not None]
                 if listed:
                     reading.setdefault(kind, []).extend(listed)
@@ -89,6 +92,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
             "cells": cells, "off_topic": sum(fixed) / len(tasks), "reading": reading_shares(reading),
             "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()},
             "refused_questions": refused_questions, "seeing_errors": seeing,
+            "shape_confusions": dict(sorted(confusions.items(), key=lambda item: -item[1])),
             "off_topic_missed": [{"question": t.question, "answer": a} for t, a, ok in zip(tasks, answers, fixed) if not ok],
             "samples": samples}
 
@@ -135,6 +139,8 @@ def table(result: dict) -> str:
         for kind, errors in result["seeing_errors"].items():
             there = sum(errors[e] for e in SEEING_ERRORS if e != "invented")
             lines.append(f"| {kind} | {there} | " + " | ".join(f"{errors[e] / max(there, 1):.0%}" for e in SEEING_ERRORS) + " |")
+    if result.get("shape_confusions"):
+        lines.append("\nShapes named wrong, over every kind: " + ", ".join(f"{k} {n}" for k, n in result["shape_confusions"].items()) + ".")
     return "\n".join(lines)
 
 

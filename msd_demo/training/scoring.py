@@ -71,19 +71,25 @@ _LISTED = re.compile(r"\ban? (\w+) (\w+) at the ([a-z ]+?)(?=,| and |\.)")
 SEEING_ERRORS = ("right", "shape", "colour", "shape and colour", "missed", "invented")
 
 
-def seeing_errors(kind: str, expected: str, answer: str) -> dict[str, int]:
-    """What the answer got wrong of what is there, object by object, matched by place: an object right, of the
-    wrong shape, colour or both, not named at all (missed), or named at an empty place (invented). Reads the
-    "I see ..." lists (for motion both, first with first), or a description's objects; {} for other answers."""
+def _listed_and_true(kind: str, expected: str, answer: str) -> list[tuple[set, dict]]:
+    """Per list (motion has two, first with first; a description one): the true (colour, shape, place) objects and
+    what the answer names at each place, {place: (colour, shape)}. [] for answers that list nothing."""
     if kind in ("describe", "describe_video"):
         pairs = [(stated_objects(expected), stated_objects(answer))]
     else:
         truths = seen_lists(expected)
         stated = seen_lists(answer) + [""] * len(truths)  # a list not given at all misses every object in it
         pairs = [({*_LISTED.findall(e)}, {*_LISTED.findall(a)}) for e, a in zip(truths, stated)]
+    return [(truth, {place: (colour, shape) for colour, shape, place in said}) for truth, said in pairs]
+
+
+def seeing_errors(kind: str, expected: str, answer: str) -> dict[str, int]:
+    """What the answer got wrong of what is there, object by object, matched by place: an object right, of the
+    wrong shape, colour or both, not named at all (missed), or named at an empty place (invented). Reads the
+    "I see ..." lists, or a description's objects; {} for answers that list nothing."""
+    lists = _listed_and_true(kind, expected, answer)
     errors = dict.fromkeys(SEEING_ERRORS, 0)
-    for truth, stated in pairs:
-        said = {place: (colour, shape) for colour, shape, place in stated}
+    for truth, said in lists:
         for colour, shape, place in truth:
             if place not in said:
                 errors["missed"] += 1
@@ -91,7 +97,18 @@ def seeing_errors(kind: str, expected: str, answer: str) -> dict[str, int]:
             wrong = [name for name, same in (("shape", said[place][1] == shape), ("colour", said[place][0] == colour)) if not same]
             errors[" and ".join(wrong) or "right"] += 1
         errors["invented"] += len(said.keys() - {place for _, _, place in truth})
-    return errors if pairs else {}
+    return errors if lists else {}
+
+
+def shape_confusions(kind: str, expected: str, answer: str) -> dict[str, int]:
+    """{"<true shape> as <named shape>": n} over the objects named at their place with another shape."""
+    confusions: dict[str, int] = {}
+    for truth, said in _listed_and_true(kind, expected, answer):
+        for _, shape, place in truth:
+            if place in said and said[place][1] != shape:
+                key = f"{shape} as {said[place][1]}"
+                confusions[key] = confusions.get(key, 0) + 1
+    return confusions
 
 
 def gives_off_topic_answer(answer: str) -> bool:
