@@ -162,14 +162,15 @@ def _training_table(records: dict, plan: Plan) -> str:
         "to a square) to name what is in each of the 3x3 cells (shape or empty; colour and size of a "
         "shape), read from the patch tokens the cell covers, weighted by how much of each lies in it, and the "
         "background family, with linear heads that are then dropped (`msd_demo/training/vision.py`); the tower is "
-        "then frozen. Square pictures only for 40% of the steps, then the widest aspect ratio grows to 4:1 (at 80%; with "
+        "then frozen for the language stage (the target-tune trains it again, at "
+        f"{plan.target_tune_tower_rate:g} peak, from the answers' lists of what is seen). Square pictures only for 40% of the steps, then the widest aspect ratio grows to 4:1 (at 80%; with "
         "every aspect ratio from the start, shapes a few pixels tall in padded wide pictures kept the tower from "
         "learning shapes at all: 24% of occupied cells' shapes right after 1000 steps, chance). An MLP probe on the "
         "frozen tower after the curriculum named 3:1 pictures' shapes 67% right, 1:3 75%, squares 96%; after the "
         "second phase 72%, 78% and 96%. "
         "Without this pre-training the tiny LLaVA stayed blind: its loss sat at the level of the language prior "
-        "(~0.5 nats/token) for 900 steps while the language loss washed the image features out. The draft VLM "
-        "starts from a copy of the trained tower, also frozen: with a smaller tower of its own it named colours "
+        "(~0.5 nats/token) for 900 steps while the language loss washed the image features out. The draft VLM, "
+        "built after the target-tune, starts from a copy of the target's tower, frozen: with a smaller tower of its own it named colours "
         "and sizes but got only 10% of held-out objects (shape, colour and place) right.\n\n"
         "| stage | steps | tokens | CPU time | wall time |\n|---|---|---|---|---|\n" + "\n".join(rows)
     )

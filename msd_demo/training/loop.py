@@ -40,7 +40,8 @@ def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def train(model, batches: Iterator, rng: random.Random, schedule: Schedule, pad_id: int, checkpoint_dir: Path, label: str) -> Cost:
+def train(model, batches: Iterator, rng: random.Random, schedule: Schedule, pad_id: int, checkpoint_dir: Path, label: str,
+          parameter_groups: list[dict] | None = None) -> Cost:
     """Train `model` in place for schedule.steps steps; `batches` draws its samples from `rng`."""
     device = next(model.parameters()).device
 
@@ -49,16 +50,19 @@ def train(model, batches: Iterator, rng: random.Random, schedule: Schedule, pad_
         cost.tokens += int(batch["attention_mask"].sum())
         return model(**batch).loss, {}
 
-    return run_steps(model, step, rng, schedule, checkpoint_dir, label)
+    return run_steps(model, step, rng, schedule, checkpoint_dir, label, parameter_groups)
 
 
 StepFunction = Callable[[Cost], tuple[torch.Tensor, dict]]  # cost so far -> (loss, figures for the progress bar)
 
 
-def run_steps(model, step: StepFunction, rng: random.Random, schedule: Schedule, checkpoint_dir: Path, label: str) -> Cost:
+def run_steps(model, step: StepFunction, rng: random.Random, schedule: Schedule, checkpoint_dir: Path, label: str,
+              parameter_groups: list[dict] | None = None) -> Cost:
     """The loop every stage shares: AdamW with warmup + cosine, gradient clipping, a checkpoint every
-    CHECKPOINT_SECONDS and at the end, resumed from the last one; `step` computes one batch's loss."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=schedule.learning_rate, weight_decay=schedule.weight_decay)
+    CHECKPOINT_SECONDS and at the end, resumed from the last one; `step` computes one batch's loss.
+    `parameter_groups` (torch's form) gives some parameters their own peak rate; the schedule scales each alike."""
+    groups = parameter_groups or model.parameters()
+    optimizer = torch.optim.AdamW(groups, lr=schedule.learning_rate, weight_decay=schedule.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, schedule.warmup, schedule.steps)
     checkpoint = checkpoint_dir / "last.pt"
     cost = resume_checkpoint(checkpoint, model, optimizer, scheduler, rng, schedule)

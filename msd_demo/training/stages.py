@@ -115,8 +115,9 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
     """The trained target, trained on at a lower learning rate on today's data (more ways of asking, more
     off-topic requests): a target learns new wording in a fraction of its first training's steps.
 
-    The vision tower stays frozen, so the draft VLM (built on a copy of it, `_tower_fingerprint`) needs no
-    rebuild; the heads, which read the target's features, are built after this stage."""
+    With plan.target_tune_tower_rate the vision tower learns too, from the answers' lists of what is seen; the
+    draft VLM, built on a copy of the tower (`_tower_fingerprint`), then keeps the copy it was built on until it is
+    rebuilt. The heads, which read the target's features, are built after this stage."""
     stage, before = "target-tune", _fingerprint(out / "target")
     marker = checkpoints(out, stage) / "done.json"
     if marker.exists() and json.loads(marker.read_text()).get("result") == before:
@@ -124,10 +125,15 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
         return
     processor = AutoProcessor.from_pretrained(str(out / "target"))
     model = AutoModelForImageTextToText.from_pretrained(str(out / "target"), dtype=torch.float32).to(pick_device())
-    model.model.vision_tower.requires_grad_(False)
+    tower = model.model.vision_tower
+    tower.requires_grad_(plan.target_tune_tower_rate > 0)
+    tower_ids = {id(p) for p in tower.parameters()}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in tower_ids]}]
+    if plan.target_tune_tower_rate > 0:
+        groups.append({"params": list(tower.parameters()), "lr": plan.target_tune_tower_rate})
     rng = random.Random(SEEDS[stage])
     batches = tune_batches(rng, processor, plan.batch_size)
-    cost = train(model, batches, rng, plan.target_tune, processor.tokenizer.pad_token_id, checkpoints(out, stage), stage)
+    cost = train(model, batches, rng, plan.target_tune, processor.tokenizer.pad_token_id, checkpoints(out, stage), stage, groups)
     model.to("cpu", torch.float16)
     for part in (model.config.text_config, model.config.vision_config):  # loaded as float32, they would say so
         part.dtype = torch.float16
