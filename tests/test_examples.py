@@ -21,9 +21,9 @@ MAX_NEW_TOKENS = 256  # the longest grounded answer (a video's motion) is about 
 WRONG_TODAY: dict[str, str] = {
     "shapes_2.png:count": "... a red square at the bottom middle. One of them is a circle, so there is one circle.",
     "shapes_4.png:exists": "... an orange star at the bottom middle ... Yes, there is an orange square at the bottom middle.",
-    "video_3.mp4:describe_video": "... There is a large green circle at the top right ... Then the green star at the top "
-                                  "right disappears. Then the red triangle moves from the bottom middle to the bottom right, "
-                                  "so it moves left.",
+    "video_3.mp4:describe_video": "... There is a large green circle at the top right ... Then the red triangle at the "
+                                  "bottom right disappears. Then the red triangle moves from the bottom middle to the bottom "
+                                  "right, so it moves right.",
     "visitor_wide.png:where": "... a green square at the bottom left. The black star is at the top left.",
 }
 

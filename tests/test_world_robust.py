@@ -15,7 +15,7 @@ from msd_demo.inputs.prompt import build_prompt
 from msd_demo.inputs.square import PAD_SWITCH, enable_pad_to_square, pad_to_square, pads_to_square
 from msd_demo.training import robustness
 from msd_demo.training.data import blind_question
-from msd_demo.training.scoring import is_right, sees_right, seeing_errors, shape_confusions
+from msd_demo.training.scoring import is_right, seeing_errors, sees_right, shape_confusions
 from msd_demo.world import COLOURS, KINDS, POSITIONS, SHAPES, VideoScene
 from msd_demo.world.grounded import i_see
 from msd_demo.world.phrasings import (

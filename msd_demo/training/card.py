@@ -31,10 +31,12 @@ def update_heads_section(out: Path) -> None:
     path = out / "README.md"
     card = path.read_text() if path.exists() else ""
     start = card.find(HEADS_TITLE)
-    if start >= 0:
-        end = card.find("\n## ", start + len(HEADS_TITLE))
-        card = card[:start] + card[end + 1:] if end >= 0 else card[:start]
-    path.write_text(card.rstrip("\n") + "\n\n" + heads_section(out) + "\n")
+    if start < 0:  # a card without the section gets it at the end
+        path.write_text(card.rstrip("\n") + "\n\n" + heads_section(out) + "\n")
+        return
+    end = card.find("\n## ", start + len(HEADS_TITLE))  # the section stays where it was, before the next one
+    rest = "\n\n" + card[end + 1:] if end >= 0 else "\n"
+    path.write_text(card[:start] + heads_section(out) + rest)
 
 
 HEADS_TITLE = "## Draft heads"
@@ -163,7 +165,8 @@ def _training_table(records: dict, plan: Plan) -> str:
         "shape), read from the patch tokens the cell covers, weighted by how much of each lies in it, and the "
         "background family, with linear heads that are then dropped (`msd_demo/training/vision.py`); the tower is "
         "then frozen for the language stage (the target-tune trains it again, at "
-        f"{plan.target_tune_tower_rate:g} peak, from the answers' lists of what is seen). Square pictures only for 40% of the steps, then the widest aspect ratio grows to 4:1 (at 80%; with "
+        f"{plan.target_tune_tower_rate:g} peak, from the answers' lists of what is seen). Square pictures only for "
+        "40% of the steps, then the widest aspect ratio grows to 4:1 (at 80%; with "
         "every aspect ratio from the start, shapes a few pixels tall in padded wide pictures kept the tower from "
         "learning shapes at all: 24% of occupied cells' shapes right after 1000 steps, chance). An MLP probe on the "
         "frozen tower after the curriculum named 3:1 pictures' shapes 67% right, 1:3 75%, squares 96%; after the "

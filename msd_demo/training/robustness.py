@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from msd_demo.training.evaluate import greedy_answers, load_vlm
-from msd_demo.training.scoring import SEEING_ERRORS, gives_off_topic_answer, is_right, sees_right, seeing_errors, shape_confusions
+from msd_demo.training.scoring import SEEING_ERRORS, gives_off_topic_answer, is_right, seeing_errors, sees_right, shape_confusions
 from msd_demo.world import KINDS, Example
 from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
 
