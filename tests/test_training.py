@@ -121,8 +121,11 @@ def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_ea
     capsys.readouterr()
     main(tune)  # the folder already holds the tuned target: not tuned twice
     assert "already the tuned target" in capsys.readouterr().out
-    main(["--quick", "--out", str(tmp_path), "--stages", "draft-vlm"])  # the tune kept the tower it copies
-    assert "draft-vlm: already built" in capsys.readouterr().out
+    main(["--quick", "--out", str(tmp_path), "--stages", "draft-vlm"])  # the tune trained the tower it copies
+    assert "draft-vlm: already built" not in capsys.readouterr().out
+    target, draft = (AutoModelForImageTextToText.from_pretrained(tmp_path / name).model.vision_tower.state_dict()
+                     for name in ("target", "draft-vlm"))
+    assert all(torch.equal(target[key], draft[key]) for key in target)  # rebuilt on the tuned tower
     main(["--quick", "--out", str(tmp_path), "--stages", "heads", "--heads", "msd", "--warm-start", str(tmp_path)])
     assert "msd: starts from" in capsys.readouterr().out
     assert json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())["target"] == record["result"]
