@@ -47,6 +47,7 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     measured = json.loads((tmp_path / ".checkpoints" / "eval" / "robustness.json").read_text())
     assert set(measured["refused_questions"]) == set(measured["refused"])  # which wordings were refused, per kind
     assert "shape_confusions" in measured and set(measured["seeing_errors"]) <= set(measured["refused"])
+    assert all(0 <= shares["right_given_true_list"] <= 1 for shares in measured["reading"].values())  # reading alone
     assert len(measured["off_topic_missed"]) == round((1 - measured["off_topic"]) * measured["off_topic_requests"])
     for name, per_pass in (("vispec", 1), ("vispec-no-adaptor", 1), ("flash", 2), ("flash-no-compression", 2), ("flash-one-token", 1)):
         head = load_head(tmp_path / name, torch.device("cpu"), torch.float32)  # the vision_heads stage ran (quick)

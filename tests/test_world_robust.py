@@ -264,9 +264,9 @@ def test_the_eval_tells_a_miss_of_seeing_from_a_miss_of_reading():
         assert sees_right(expected, answer) is sees and is_right("where", expected, answer) is right
     assert sees_right("There is one shape: a small red circle at the center.", "anything") is None  # nothing listed
     result = {"cells": {}, "off_topic": 1.0, "off_topic_requests": 1,
-              "reading": robustness.reading_shares({"where": list(answers.values())})}
-    assert result["reading"]["where"] == {"answers": 4, "list_right": 0.5, "right_given_list": 0.5}
-    assert "| where | 4 | 50% | 50% |" in robustness.table(result)
+              "reading": robustness.reading_shares({"where": list(answers.values())}, {"where": [True, False, True, True]})}
+    assert result["reading"]["where"] == {"answers": 4, "list_right": 0.5, "right_given_list": 0.5, "right_given_true_list": 0.75}
+    assert "| where | 4 | 50% | 50% | 75% |" in robustness.table(result)
     result["refused"] = {"describe": 0.05, "where": 0.0}  # in-world questions given the off-topic answer
     assert "answered with the off-topic answer instead: describe 5%, where 0%." in robustness.table(result)
 

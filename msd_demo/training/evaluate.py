@@ -28,11 +28,16 @@ def load_lm(folder: Path):
     return AutoTokenizer.from_pretrained(str(folder)), AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
 
 
-def greedy_answers(model, processor, tasks: list[Example], max_new_tokens: int, batch_size: int) -> list[str]:
+def greedy_answers(model, processor, tasks: list[Example], max_new_tokens: int, batch_size: int,
+                   answer_starts: list[str] | None = None) -> list[str]:
+    """Each task's greedy answer; with `answer_starts`, the answer is forced to begin with its start (given as
+    written, not generated) and what the model writes after it is returned, the start not included."""
     tokenizer = processor.tokenizer
     texts = []
     for start in tqdm(range(0, len(tasks), batch_size), desc=f"eval {tasks[0].kind}", dynamic_ncols=True):
         prompts = [build_prompt(processor, t.question, example_media(t), torch.device("cpu")) for t in tasks[start : start + batch_size]]
+        if answer_starts is not None:
+            prompts = [_forced(p, text, tokenizer) for p, text in zip(prompts, answer_starts[start : start + batch_size])]
         inputs = _left_padded(prompts, tokenizer.pad_token_id)
         with torch.no_grad():
             output = model.generate(
@@ -41,6 +46,13 @@ def greedy_answers(model, processor, tasks: list[Example], max_new_tokens: int, 
             )
         texts += tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
     return [text.strip() for text in texts]
+
+
+def _forced(prompt: Prompt, answer_start: str, tokenizer) -> Prompt:
+    """The prompt with the answer's first words after it, tokenized as training tokenizes an answer."""
+    ids = tokenizer(answer_start, add_special_tokens=False, return_tensors="pt").input_ids
+    visual = torch.zeros(ids.shape[1], dtype=torch.bool)
+    return Prompt(torch.cat([prompt.input_ids, ids], 1), prompt.model_inputs, torch.cat([prompt.visual_mask, visual]))
 
 
 def _left_padded(prompts: list[Prompt], pad_id: int) -> dict[str, torch.Tensor]:

@@ -19,10 +19,12 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
 
+from msd_demo.training.data import list_end
 from msd_demo.training.evaluate import greedy_answers, load_vlm
 from msd_demo.training.scoring import SEEING_ERRORS, gives_off_topic_answer, is_right, seeing_errors, sees_right, shape_confusions
 from msd_demo.world import KINDS, Example
@@ -35,6 +37,7 @@ MAX_NEW_TOKENS = {
     "describe": 160, "count": 128, "colour": 96, "where": 96, "exists": 128,
     "describe_video": 224, "motion": 192, OFF_TOPIC: 48,
 }
+CONCLUSION_TOKENS = 48  # what follows the last list: motion's "The <name> is at ... so it moves <way>." is the longest
 
 
 def cell_tasks(rng: random.Random, kind: str, renderer: str, aspect: float, examples: int) -> list[Example]:
@@ -62,7 +65,8 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     refused: dict[str, list[bool]] = {}  # kind: whether each answer was the off-topic one (a miss of language)
     refused_questions: dict[str, list[str]] = {}  # kind: the questions so refused, to tell which wording fails
     seeing: dict[str, dict[str, int]] = {}  # kind: objects there, and how each was named (scoring.seeing_errors)
-    confusions: dict[str, int] = {}  # "circle as star": n, over every kind
+    confusions: Counter[str] = Counter()  # "circle as star": n, over every kind
+    forced: dict[str, list[bool]] = {}  # kind: whether each answer is right when its true list is given
     samples = []
     for kind in KINDS:
         for renderer in RENDERERS:
@@ -77,11 +81,11 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                 for task, answer in zip(tasks, answers):
                     for error, count in seeing_errors(kind, task.answer, answer).items():
                         seeing.setdefault(kind, dict.fromkeys(SEEING_ERRORS, 0))[error] += count
-                    for confusion, count in shape_confusions(kind, task.answer, answer).items():
-                        confusions[confusion] = confusions.get(confusion, 0) + count
+                    confusions.update(shape_confusions(kind, task.answer, answer))
                 listed = [(seen, ok) for t, a, ok in zip(tasks, answers, right) if (seen := sees_right(t.answer, a)) is not None]
                 if listed:
                     reading.setdefault(kind, []).extend(listed)
+                    forced.setdefault(kind, []).extend(read_from_true_list(model, processor, tasks, batch_size))
                 samples.append({"kind": kind, "renderer": renderer, "aspect": label, "question": tasks[0].question,
                                 "expected": tasks[0].answer, "answer": answers[0]})
     tasks = off_topic_tasks(rng, off_topic)
@@ -89,22 +93,32 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     fixed = list(map(gives_off_topic_answer, answers))
     samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
-            "cells": cells, "off_topic": sum(fixed) / len(tasks), "reading": reading_shares(reading),
+            "cells": cells, "off_topic": sum(fixed) / len(tasks), "reading": reading_shares(reading, forced),
             "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()},
             "refused_questions": refused_questions, "seeing_errors": seeing,
-            "shape_confusions": dict(sorted(confusions.items(), key=lambda item: -item[1])),
+            "shape_confusions": dict(confusions.most_common()),
             "off_topic_missed": [{"question": t.question, "answer": a} for t, a, ok in zip(tasks, answers, fixed) if not ok],
             "samples": samples}
 
 
-def reading_shares(reading: dict[str, list[tuple[bool, bool]]]) -> dict:
-    """{kind: {"answers": n, "list_right": share, "right_given_list": share of right answers among right lists}}
-    from each listing answer's (list right, answer right)."""
+def read_from_true_list(model, processor, tasks: list[Example], batch_size: int) -> list[bool]:
+    """Whether each answer is right when it is made to begin with the true "I see ..." list: reading alone, with
+    the picture still there, whatever the model would have seen."""
+    starts = [t.answer[: list_end(t.answer)] for t in tasks]
+    rests = greedy_answers(model, processor, tasks, CONCLUSION_TOKENS, batch_size, answer_starts=starts)
+    return [is_right(t.kind, t.answer, f"{start} {rest}") for t, start, rest in zip(tasks, starts, rests)]
+
+
+def reading_shares(reading: dict[str, list[tuple[bool, bool]]], forced: dict[str, list[bool]]) -> dict:
+    """{kind: {"answers": n, "list_right": share, "right_given_list": share of right answers among right lists,
+    "right_given_true_list": share right when made to begin with the true list}} from each listing answer's
+    (list right, answer right) and its forced answer's rightness."""
     shares = {}
     for kind, pairs in reading.items():
         right_lists = [ok for seen, ok in pairs if seen]
         shares[kind] = {"answers": len(pairs), "list_right": len(right_lists) / len(pairs),
-                        "right_given_list": sum(right_lists) / len(right_lists) if right_lists else None}
+                        "right_given_list": sum(right_lists) / len(right_lists) if right_lists else None,
+                        "right_given_true_list": sum(forced[kind]) / len(forced[kind])}
     return shares
 
 
@@ -127,11 +141,13 @@ def table(result: dict) -> str:
         lines.append(f"Questions about the world answered with the off-topic answer instead: {shares}.")
     if result.get("reading"):
         lines += ["", "Seeing and reading, over every cell: the \"I see ...\" list entirely right (seeing), "
-                  "and the answer right when its list is (reading).", "",
-                  "| kind | answers | list right | answer right given a right list |", "|---|---|---|---|"]
+                  "the answer right when its list is, and right when it is made to begin with the true list (reading).", "",
+                  "| kind | answers | list right | answer right given a right list | answer right given the true list |",
+                  "|---|---|---|---|---|"]
         for kind, shares in result["reading"].items():
             given = "-" if shares["right_given_list"] is None else f"{shares['right_given_list']:.0%}"
-            lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} |")
+            true_list = f"{shares['right_given_true_list']:.0%}" if "right_given_true_list" in shares else "-"
+            lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} | {true_list} |")
     if result.get("seeing_errors"):
         lines += ["", "What was seen, object by object (matched by place), as a share of the objects there; invented: "
                   "objects named at an empty place, per object there.", "",

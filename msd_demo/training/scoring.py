@@ -8,6 +8,7 @@ answer, yes or no, the direction of a move, the fixed answer to an off-topic req
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from msd_demo.world import KINDS
 from msd_demo.world.phrasings import OFF_TOPIC_ANSWER
@@ -100,15 +101,14 @@ def seeing_errors(kind: str, expected: str, answer: str) -> dict[str, int]:
     return errors if lists else {}
 
 
-def shape_confusions(kind: str, expected: str, answer: str) -> dict[str, int]:
+def shape_confusions(kind: str, expected: str, answer: str) -> Counter[str]:
     """{"<true shape> as <named shape>": n} over the objects named at their place with another shape."""
-    confusions: dict[str, int] = {}
-    for truth, said in _listed_and_true(kind, expected, answer):
-        for _, shape, place in truth:
-            if place in said and said[place][1] != shape:
-                key = f"{shape} as {said[place][1]}"
-                confusions[key] = confusions.get(key, 0) + 1
-    return confusions
+    return Counter(
+        f"{shape} as {said[place][1]}"
+        for truth, said in _listed_and_true(kind, expected, answer)
+        for _, shape, place in truth
+        if place in said and said[place][1] != shape
+    )
 
 
 def gives_off_topic_answer(answer: str) -> bool:
