@@ -28,7 +28,9 @@ from msd_demo.training.data import list_end
 from msd_demo.training.evaluate import greedy_answers, load_vlm
 from msd_demo.training.scoring import SEEING_ERRORS, gives_off_topic_answer, is_right, seeing_errors, sees_right, shape_confusions
 from msd_demo.world import KINDS, Example
+from msd_demo.world.grounded import i_see
 from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
+from msd_demo.world.variety import sample_varied_scene
 
 ROBUSTNESS_SEED = 421_021  # never used to draw training data
 ASPECTS: dict[str, float] = {"1:1": 1.0, "3:1": 3.0, "1:3": 1 / 3}
@@ -37,6 +39,7 @@ MAX_NEW_TOKENS = {
     "describe": 160, "count": 128, "colour": 96, "where": 96, "exists": 128,
     "describe_video": 224, "motion": 192, OFF_TOPIC: 48,
 }
+COPY_PROBE_LISTS = 32
 CONCLUSION_TOKENS = 48  # what follows the last list: motion's "The <name> is at ... so it moves <way>." is the longest
 
 
@@ -88,12 +91,13 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                     forced.setdefault(kind, []).extend(read_from_true_list(model, processor, tasks, batch_size))
                 samples.append({"kind": kind, "renderer": renderer, "aspect": label, "question": tasks[0].question,
                                 "expected": tasks[0].answer, "answer": answers[0]})
+    copying = copy_probe(model, processor.tokenizer, rng)
     tasks = off_topic_tasks(rng, off_topic)
     answers = greedy_answers(model, processor, tasks, budget(OFF_TOPIC), batch_size)
     fixed = list(map(gives_off_topic_answer, answers))
     samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
-            "cells": cells, "off_topic": sum(fixed) / len(tasks), "reading": reading_shares(reading, forced),
+            "cells": cells, "off_topic": sum(fixed) / len(tasks), "reading": reading_shares(reading, forced), "copy_probe": copying,
             "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()},
             "refused_questions": refused_questions, "seeing_errors": seeing,
             "shape_confusions": dict(confusions.most_common()),
@@ -107,6 +111,24 @@ def read_from_true_list(model, processor, tasks: list[Example], batch_size: int)
     starts = [t.answer[: list_end(t.answer)] for t in tasks]
     rests = greedy_answers(model, processor, tasks, CONCLUSION_TOKENS, batch_size, answer_starts=starts)
     return [is_right(t.kind, t.answer, f"{start} {rest}") for t, start, rest in zip(tasks, starts, rests)]
+
+
+def copy_probe(model, tokenizer, rng: random.Random, lists: int = COPY_PROBE_LISTS) -> dict[str, float]:
+    """Whether the model copies from its own text at all: held-out scenes' "I see ..." lists, each written twice
+    (text only); the mean loss per token, in nats, of the first telling and of the second. A model that reads
+    what it wrote predicts the second telling almost free; one that answers from priors and the picture alone
+    pays about as much again."""
+    halves = {"first": [], "second": []}
+    for _ in range(lists):
+        seen = i_see(sample_varied_scene(rng, "heldout", min_objects=3).objects)
+        first = tokenizer(seen, add_special_tokens=False, return_tensors="pt").input_ids
+        ids = torch.cat([first, tokenizer(" " + seen, add_special_tokens=False, return_tensors="pt").input_ids], 1)
+        with torch.no_grad():
+            logits = model(input_ids=ids).logits.float()
+        losses = torch.nn.functional.cross_entropy(logits[0, :-1], ids[0, 1:], reduction="none")
+        halves["first"].append(losses[: first.shape[1] - 1].mean().item())  # its first token has nothing before it
+        halves["second"].append(losses[first.shape[1] :].mean().item())  # from the second telling's second token
+    return {half: round(sum(values) / len(values), 3) for half, values in halves.items()}
 
 
 def reading_shares(reading: dict[str, list[tuple[bool, bool]]], forced: dict[str, list[bool]]) -> dict:
@@ -148,6 +170,9 @@ def table(result: dict) -> str:
             given = "-" if shares["right_given_list"] is None else f"{shares['right_given_list']:.0%}"
             true_list = f"{shares['right_given_true_list']:.0%}" if "right_given_true_list" in shares else "-"
             lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} | {true_list} |")
+    if result.get("copy_probe"):
+        lines.append(f"\nCopying from its own text: a held-out \"I see ...\" list written twice costs {result['copy_probe']['first']:.2f} "
+                     f"nats per token the first time and {result['copy_probe']['second']:.2f} the second.")
     if result.get("seeing_errors"):
         lines += ["", "What was seen, object by object (matched by place), as a share of the objects there; invented: "
                   "objects named at an empty place, per object there.", "",
