@@ -24,6 +24,13 @@ from msd_demo.world import sample_example
 pytestmark = pytest.mark.slow  # trains or serves for real: run by the full suite, not by -m 'not slow'
 
 
+def draft_vlm_reads_the_target_tower(out) -> bool:
+    """Whether the draft VLM in `out` holds the very vision tower the target there holds."""
+    target, draft = (AutoModelForImageTextToText.from_pretrained(out / name).model.vision_tower.state_dict()
+                     for name in ("target", "draft-vlm"))
+    return all(torch.equal(target[key], draft[key]) for key in target)
+
+
 def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     main(["--quick", "--out", str(tmp_path)])
     example = sample_example(random.Random(0), "heldout", "describe")
@@ -52,9 +59,7 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     for name, per_pass in (("vispec", 1), ("vispec-no-adaptor", 1), ("flash", 2), ("flash-no-compression", 2), ("flash-one-token", 1)):
         head = load_head(tmp_path / name, torch.device("cpu"), torch.float32)  # the vision_heads stage ran (quick)
         assert head.config.tokens_per_pass == per_pass and f"`{name}`" in card
-    target, draft = (AutoModelForImageTextToText.from_pretrained(tmp_path / name).model.vision_tower.state_dict()
-                     for name in ("target", "draft-vlm"))
-    assert all(torch.equal(target[key], draft[key]) for key in target)  # the draft VLM reads the target's tower
+    assert draft_vlm_reads_the_target_tower(tmp_path)
 
 
 def test_what_is_built_from_the_target_is_rebuilt_for_a_new_target_not_skipped(tmp_path, monkeypatch):
@@ -124,9 +129,7 @@ def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_ea
     assert "already the tuned target" in capsys.readouterr().out
     main(["--quick", "--out", str(tmp_path), "--stages", "draft-vlm"])  # the tune trained the tower it copies
     assert "draft-vlm: already built" not in capsys.readouterr().out
-    target, draft = (AutoModelForImageTextToText.from_pretrained(tmp_path / name).model.vision_tower.state_dict()
-                     for name in ("target", "draft-vlm"))
-    assert all(torch.equal(target[key], draft[key]) for key in target)  # rebuilt on the tuned tower
+    assert draft_vlm_reads_the_target_tower(tmp_path)  # rebuilt on the tuned tower
     main(["--quick", "--out", str(tmp_path), "--stages", "heads", "--heads", "msd", "--warm-start", str(tmp_path)])
     assert "msd: starts from" in capsys.readouterr().out
     assert json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())["target"] == record["result"]

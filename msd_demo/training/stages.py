@@ -303,8 +303,8 @@ def _fingerprint(folder: Path, pattern: str = "*.safetensors") -> str:
 
 
 def _tower_fingerprint(folder: Path) -> str:
-    """Which vision tower a VLM folder holds: a target-tune (tower frozen) leaves it, and the draft VLM built on a
-    copy of it, as they were."""
+    """Which vision tower a VLM folder holds: the draft VLM is built on a copy of the target's, and must be built
+    again when a target-tune trains the tower (a tune with the tower frozen leaves both as they were)."""
     digest = hashlib.sha256()
     for weights in sorted(folder.glob("*.safetensors")):
         tensors = load_file(weights)
