@@ -15,7 +15,7 @@ from msd_demo.inputs.prompt import build_prompt
 from msd_demo.inputs.square import PAD_SWITCH, enable_pad_to_square, pad_to_square, pads_to_square
 from msd_demo.training import robustness
 from msd_demo.training.data import blind_question
-from msd_demo.training.scoring import is_right, seeing_errors, sees_right, shape_confusions
+from msd_demo.training.scoring import is_right, listed_and_true, seeing_errors, sees_right, shape_confusions
 from msd_demo.world import COLOURS, KINDS, POSITIONS, SHAPES, VideoScene
 from msd_demo.world.grounded import i_see
 from msd_demo.world.phrasings import (
@@ -271,20 +271,24 @@ def test_the_eval_tells_a_miss_of_seeing_from_a_miss_of_reading():
     assert "answered with the off-topic answer instead: describe 5%, where 0%." in robustness.table(result)
 
 
+def seen_wrong(kind: str, expected: str, answer: str) -> dict[str, int]:
+    return seeing_errors(listed_and_true(kind, expected, answer))
+
+
 def test_the_eval_says_what_was_seen_wrong_object_by_object():
     expected = "I see a red circle at the top left, a blue square at the center and a blue star at the bottom left. Yes, ..."
     answer = "I see a red star at the top left, a green circle at the center and a blue star at the top right. No, ..."
-    assert seeing_errors("exists", expected, answer) == {
+    assert seen_wrong("exists", expected, answer) == {
         "right": 0, "shape": 1, "colour": 0, "shape and colour": 1, "missed": 1, "invented": 1}
-    assert seeing_errors("exists", expected, "No, there is none.")["missed"] == 3  # no list at all: all missed
-    assert shape_confusions("exists", expected, answer) == {"circle as star": 1, "square as circle": 1}
+    assert seen_wrong("exists", expected, "No, there is none.")["missed"] == 3  # no list at all: all missed
+    assert shape_confusions(listed_and_true("exists", expected, answer)) == {"circle as star": 1, "square as circle": 1}
     start, end = "At the start, I see a red circle at the top left.", " At the end, I see a red circle at the center."
-    assert seeing_errors("motion", start + end, start + " At the end, I see a blue circle at the center.")["colour"] == 1
+    assert seen_wrong("motion", start + end, start + " At the end, I see a blue circle at the center.")["colour"] == 1
     described = "There is a small red circle at the top left. There is a large blue square at the center."
-    assert seeing_errors("describe", described, described.replace("large blue", "small blue"))["right"] == 2  # sizes aside
-    assert seeing_errors("where", "There is no purple triangle.", "anything") == {}  # nothing listed to compare
+    assert seen_wrong("describe", described, described.replace("large blue", "small blue"))["right"] == 2  # sizes aside
+    assert seen_wrong("where", "There is no purple triangle.", "anything") == {}  # nothing listed to compare
     result = {"cells": {}, "off_topic": 1.0, "off_topic_requests": 1,
-              "seeing_errors": {"exists": seeing_errors("exists", expected, answer)}}
+              "seeing_errors": {"exists": seen_wrong("exists", expected, answer)}}
     assert "| exists | 3 | 0% | 33% | 0% | 33% | 33% | 33% |" in robustness.table(result)
 
 

@@ -26,7 +26,7 @@ from msd_demo.engine.drafters.head_model import DraftHead, save_head
 from msd_demo.training import architectures as arch
 from msd_demo.training import heads, robustness, vision_heads
 from msd_demo.training.data import text_batches, vlm_batches
-from msd_demo.training.evaluate import greedy_answers
+from msd_demo.training.evaluate import greedy_answers, task_prompts
 from msd_demo.training.loop import Schedule, train
 from msd_demo.training.plan import DRAFT_TEXT_SIZE, DRAFT_VLM_SIZE, FULL, IMAGE_SIZE, PAD_TO_SQUARE, PATCH, TARGET_SIZE, VlmSize
 from msd_demo.training.vision import pretrain_vision
@@ -107,7 +107,7 @@ def generation_seconds(tokenizer, answers: int) -> dict[str, float]:
         tasks = robustness.cell_tasks(random.Random(3), kind, "heldout", 1.0, answers)
         budget = robustness.MAX_NEW_TOKENS[kind]
         started = time.process_time()
-        greedy_answers(target, processor, tasks, budget, answers)
+        greedy_answers(target, processor.tokenizer, task_prompts(processor, tasks), budget, answers)
         timed[kind] = (time.process_time() - started) / answers
         mean_tokens = sum(len(tokenizer(t.answer).input_ids) + 1 for t in tasks) / answers
         timed[f"{kind} real/budget tokens"] = min(1.0, mean_tokens / budget)

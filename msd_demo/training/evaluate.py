@@ -28,17 +28,21 @@ def load_lm(folder: Path):
     return AutoTokenizer.from_pretrained(str(folder)), AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
 
 
-def greedy_answers(model, processor, tasks: list[Example], max_new_tokens: int, batch_size: int,
+def task_prompts(processor, tasks: list[Example]) -> list[Prompt]:
+    """Each task's prompt as the runtime builds it (the picture or frames through the processor)."""
+    return [build_prompt(processor, t.question, example_media(t), torch.device("cpu")) for t in tasks]
+
+
+def greedy_answers(model, tokenizer, prompts: list[Prompt], max_new_tokens: int, batch_size: int, desc: str = "eval",
                    answer_starts: list[str] | None = None) -> list[str]:
-    """Each task's greedy answer; with `answer_starts`, the answer is forced to begin with its start (given as
+    """Each prompt's greedy answer; with `answer_starts`, the answer is forced to begin with its start (given as
     written, not generated) and what the model writes after it is returned, the start not included."""
-    tokenizer = processor.tokenizer
     texts = []
-    for start in tqdm(range(0, len(tasks), batch_size), desc=f"eval {tasks[0].kind}", dynamic_ncols=True):
-        prompts = [build_prompt(processor, t.question, example_media(t), torch.device("cpu")) for t in tasks[start : start + batch_size]]
+    for start in tqdm(range(0, len(prompts), batch_size), desc=desc, dynamic_ncols=True):
+        batch = prompts[start : start + batch_size]
         if answer_starts is not None:
-            prompts = [_forced(p, text, tokenizer) for p, text in zip(prompts, answer_starts[start : start + batch_size])]
-        inputs = _left_padded(prompts, tokenizer.pad_token_id)
+            batch = [_forced(p, text, tokenizer) for p, text in zip(batch, answer_starts[start : start + batch_size])]
+        inputs = _left_padded(batch, tokenizer.pad_token_id)
         with torch.no_grad():
             output = model.generate(
                 **inputs, max_new_tokens=max_new_tokens, do_sample=False,

@@ -25,8 +25,16 @@ from pathlib import Path
 import torch
 
 from msd_demo.training.data import list_end
-from msd_demo.training.evaluate import greedy_answers, load_vlm
-from msd_demo.training.scoring import SEEING_ERRORS, gives_off_topic_answer, is_right, seeing_errors, sees_right, shape_confusions
+from msd_demo.training.evaluate import greedy_answers, load_vlm, task_prompts
+from msd_demo.training.scoring import (
+    SEEING_ERRORS,
+    gives_off_topic_answer,
+    is_right,
+    listed_and_true,
+    seeing_errors,
+    sees_right,
+    shape_confusions,
+)
 from msd_demo.world import KINDS, Example
 from msd_demo.world.grounded import i_see
 from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
@@ -75,25 +83,28 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
         for renderer in RENDERERS:
             for label, aspect in ASPECTS.items():
                 tasks = cell_tasks(rng, kind, renderer, aspect, examples)
-                answers = greedy_answers(model, processor, tasks, budget(kind), batch_size)
+                prompts = task_prompts(processor, tasks)
+                answers = greedy_answers(model, processor.tokenizer, prompts, budget(kind), batch_size, f"eval {kind}")
                 right = [is_right(kind, t.answer, a) for t, a in zip(tasks, answers)]
                 cells[kind][renderer][label] = sum(right) / len(tasks)
                 flags = list(map(gives_off_topic_answer, answers))
                 refused.setdefault(kind, []).extend(flags)
                 refused_questions.setdefault(kind, []).extend(t.question for t, flag in zip(tasks, flags) if flag)
                 for task, answer in zip(tasks, answers):
-                    for error, count in seeing_errors(kind, task.answer, answer).items():
+                    lists = listed_and_true(kind, task.answer, answer)
+                    for error, count in seeing_errors(lists).items():
                         seeing.setdefault(kind, dict.fromkeys(SEEING_ERRORS, 0))[error] += count
-                    confusions.update(shape_confusions(kind, task.answer, answer))
+                    confusions.update(shape_confusions(lists))
                 listed = [(seen, ok) for t, a, ok in zip(tasks, answers, right) if (seen := sees_right(t.answer, a)) is not None]
                 if listed:
                     reading.setdefault(kind, []).extend(listed)
-                    forced.setdefault(kind, []).extend(read_from_true_list(model, processor, tasks, batch_size))
+                    forced.setdefault(kind, []).extend(read_from_true_list(model, processor.tokenizer, tasks, prompts, batch_size))
                 samples.append({"kind": kind, "renderer": renderer, "aspect": label, "question": tasks[0].question,
                                 "expected": tasks[0].answer, "answer": answers[0]})
     copying = copy_probe(model, processor.tokenizer, rng)
     tasks = off_topic_tasks(rng, off_topic)
-    answers = greedy_answers(model, processor, tasks, budget(OFF_TOPIC), batch_size)
+    answers = greedy_answers(model, processor.tokenizer, task_prompts(processor, tasks), budget(OFF_TOPIC), batch_size,
+                             f"eval {OFF_TOPIC}")
     fixed = list(map(gives_off_topic_answer, answers))
     samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
@@ -105,11 +116,11 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
             "samples": samples}
 
 
-def read_from_true_list(model, processor, tasks: list[Example], batch_size: int) -> list[bool]:
+def read_from_true_list(model, tokenizer, tasks: list[Example], prompts: list, batch_size: int) -> list[bool]:
     """Whether each answer is right when it is made to begin with the true "I see ..." list: reading alone, with
-    the picture still there, whatever the model would have seen."""
+    the picture still there, whatever the model would have seen. `prompts` are the tasks' own."""
     starts = [t.answer[: list_end(t.answer)] for t in tasks]
-    rests = greedy_answers(model, processor, tasks, CONCLUSION_TOKENS, batch_size, answer_starts=starts)
+    rests = greedy_answers(model, tokenizer, prompts, CONCLUSION_TOKENS, batch_size, f"read {tasks[0].kind}", starts)
     return [is_right(t.kind, t.answer, f"{start} {rest}") for t, start, rest in zip(tasks, starts, rests)]
 
 

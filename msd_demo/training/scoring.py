@@ -72,7 +72,7 @@ _LISTED = re.compile(r"\ban? (\w+) (\w+) at the ([a-z ]+?)(?=,| and |\.)")
 SEEING_ERRORS = ("right", "shape", "colour", "shape and colour", "missed", "invented")
 
 
-def _listed_and_true(kind: str, expected: str, answer: str) -> list[tuple[set, dict]]:
+def listed_and_true(kind: str, expected: str, answer: str) -> list[tuple[set, dict]]:
     """Per list (motion has two, first with first; a description one): the true (colour, shape, place) objects and
     what the answer names at each place, {place: (colour, shape)}. [] for answers that list nothing."""
     if kind in ("describe", "describe_video"):
@@ -84,11 +84,11 @@ def _listed_and_true(kind: str, expected: str, answer: str) -> list[tuple[set, d
     return [(truth, {place: (colour, shape) for colour, shape, place in said}) for truth, said in pairs]
 
 
-def seeing_errors(kind: str, expected: str, answer: str) -> dict[str, int]:
+def seeing_errors(lists: list[tuple[set, dict]]) -> dict[str, int]:
     """What the answer got wrong of what is there, object by object, matched by place: an object right, of the
     wrong shape, colour or both, not named at all (missed), or named at an empty place (invented). Reads the
-    "I see ..." lists, or a description's objects; {} for answers that list nothing."""
-    lists = _listed_and_true(kind, expected, answer)
+    "I see ..." lists, or a description's objects, as `listed_and_true` parsed them; {} for answers that list
+    nothing."""
     errors = dict.fromkeys(SEEING_ERRORS, 0)
     for truth, said in lists:
         for colour, shape, place in truth:
@@ -101,11 +101,12 @@ def seeing_errors(kind: str, expected: str, answer: str) -> dict[str, int]:
     return errors if lists else {}
 
 
-def shape_confusions(kind: str, expected: str, answer: str) -> Counter[str]:
-    """{"<true shape> as <named shape>": n} over the objects named at their place with another shape."""
+def shape_confusions(lists: list[tuple[set, dict]]) -> Counter[str]:
+    """{"<true shape> as <named shape>": n} over the objects named at their place with another shape (the lists as
+    `listed_and_true` parsed them)."""
     return Counter(
         f"{shape} as {said[place][1]}"
-        for truth, said in _listed_and_true(kind, expected, answer)
+        for truth, said in lists
         for _, shape, place in truth
         if place in said and said[place][1] != shape
     )
