@@ -20,6 +20,7 @@ from msd_demo.training.data import IGNORE, READING_EVERY, list_end, make_sample,
 from msd_demo.training.plan import PAD_TO_SQUARE
 from msd_demo.training.scoring import is_right
 from msd_demo.world import sample_example
+from msd_demo.world.grounded import CHECK
 
 pytestmark = pytest.mark.slow  # trains or serves for real: run by the full suite, not by -m 'not slow'
 
@@ -55,6 +56,7 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     assert set(measured["refused_questions"]) == set(measured["refused"])  # which wordings were refused, per kind
     assert "shape_confusions" in measured and set(measured["seeing_errors"]) <= set(measured["refused"])
     assert all(0 <= shares["right_given_true_list"] <= 1 for shares in measured["reading"].values())  # reading alone
+    assert all(0 <= shares["checks_right"] <= 1 for kind, shares in measured["reading"].items() if kind != "count")
     assert len(measured["off_topic_missed"]) == round((1 - measured["off_topic"]) * measured["off_topic_requests"])
     for name, per_pass in (("vispec", 1), ("vispec-no-adaptor", 1), ("flash", 2), ("flash-no-compression", 2), ("flash-one-token", 1)):
         head = load_head(tmp_path / name, torch.device("cpu"), torch.float32)  # the vision_heads stage ran (quick)
@@ -138,7 +140,7 @@ def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_ea
         main(["--quick", "--out", str(tmp_path), "--stages", "vision_heads", "--heads", "flash", "--warm-start", str(tmp_path / "x")])
 
 
-def test_a_reading_sample_gives_the_true_list_and_trains_only_the_conclusion_read_from_it():
+def test_a_reading_sample_gives_the_true_list_and_trains_only_its_checks_and_the_conclusion():
     processor = AutoProcessor.from_pretrained(str(MODELS_DIR / "target"))
     tokenizer, rng = processor.tokenizer, random.Random(20)
     for _ in range(20):
@@ -147,9 +149,10 @@ def test_a_reading_sample_gives_the_true_list_and_trains_only_the_conclusion_rea
         trained = tokenizer.decode(sample.input_ids[sample.labels != IGNORE])
         assert sample.pixel_values is None and trained.endswith(tokenizer.eos_token)
         answer = text[text.rindex("<|assistant|>") + len("<|assistant|>"):]
-        conclusion = answer[list_end(answer):]
-        assert "I see" in answer[:list_end(answer)] and "I see" not in trained
-        assert trained.strip() == conclusion.strip(), (trained, conclusion)
+        listed, conclusion = answer[:list_end(answer)], answer[list_end(answer):]
+        assert "I see" in listed and "I see" not in trained
+        # what the picture would tell (the shapes and places) is given; the checks beside them are trained
+        assert trained == "".join(CHECK.findall(listed)) + conclusion, (trained, answer)
     batches = tune_batches(random.Random(1), processor, 2)
     text_only = [next(batches)[0].pixel_values is None for _ in range(2 * READING_EVERY)]
     assert text_only == [(i + 1) % READING_EVERY == 0 for i in range(2 * READING_EVERY)]

@@ -15,7 +15,7 @@ from msd_demo.inputs.prompt import build_prompt
 from msd_demo.inputs.square import PAD_SWITCH, enable_pad_to_square, pad_to_square, pads_to_square
 from msd_demo.training import robustness
 from msd_demo.training.data import blind_question
-from msd_demo.training.scoring import is_right, listed_and_true, seeing_errors, sees_right, shape_confusions
+from msd_demo.training.scoring import is_right, listed_and_true, seeing_errors, seen_lists, sees_right, shape_confusions
 from msd_demo.world import COLOURS, KINDS, POSITIONS, SHAPES, VideoScene
 from msd_demo.world.grounded import i_see
 from msd_demo.world.phrasings import (
@@ -209,7 +209,7 @@ def test_grounded_answers_first_say_what_is_seen_then_answer_exactly():
         for kind in ("count", "colour", "where", "exists"):
             example = sample_robust_example(rng, "heldout", kind, video_frames=1)
             scene, answer = example.scene, example.answer
-            assert answer.startswith(i_see(scene.objects) + " ")
+            assert answer.startswith("I see ") and seen_lists(answer) == [i_see(scene.objects)]
             if kind == "count":
                 things = re.findall(r"there (?:is|are) \w+ ([a-z ]+)\.$", answer)[0]
                 counted = [s for s in scene.objects if things.rstrip("s") in ("shape", s.kind, f"{s.colour} shape")]
@@ -220,6 +220,25 @@ def test_grounded_answers_first_say_what_is_seen_then_answer_exactly():
             if kind == "exists":
                 name = re.search(r"(?:Yes, there is an?|No, there is no) (\w+ \w+)", answer).group(1)
                 assert answer.split(". ")[-1].startswith("Yes") == any(s.name == name for s in scene.objects)
+
+
+def test_each_listed_shape_is_checked_against_what_the_question_asks():
+    rng = random.Random(12)
+    for _ in range(60):
+        for kind in ("count", "colour", "where", "exists"):
+            example = sample_robust_example(rng, "heldout", kind, video_frames=1)
+            checks = re.findall(r"\(is it ([^?]+)\? (yes|no)(?:: (\w+))?\)", example.answer)
+            if kind == "count" and not checks:  # "how many shapes": each one numbered as listed
+                tallies = re.findall(r"\((\w+)\)", example.answer)
+                assert tallies == list(_NUMBERS[1 : len(example.scene.objects) + 1]), example.answer
+                continue
+            assert len(checks) == len(example.scene.objects), example.answer
+            for shape, (asked, verdict, _) in zip(example.scene.objects, checks):
+                words = asked.removeprefix("the ").removeprefix("a ").removeprefix("an ")
+                matches = words in (shape.name, shape.kind, shape.colour, f"{shape.kind} at the {shape.position}")
+                assert verdict == ("yes" if matches else "no"), (shape, example.answer)
+            tallies = [t for _, verdict, t in checks if verdict == "yes"]  # a count numbers what it counts
+            assert tallies == (list(_NUMBERS[1 : len(tallies) + 1]) if kind == "count" else [""] * len(tallies))
 
 
 def test_motion_answers_say_start_end_then_the_direction():
@@ -264,9 +283,11 @@ def test_the_eval_tells_a_miss_of_seeing_from_a_miss_of_reading():
         assert sees_right(expected, answer) is sees and is_right("where", expected, answer) is right
     assert sees_right("There is one shape: a small red circle at the center.", "anything") is None  # nothing listed
     result = {"cells": {}, "off_topic": 1.0, "off_topic_requests": 1,
-              "reading": robustness.reading_shares({"where": list(answers.values())}, {"where": [True, False, True, True]})}
-    assert result["reading"]["where"] == {"answers": 4, "list_right": 0.5, "right_given_list": 0.5, "right_given_true_list": 0.75}
-    assert "| where | 4 | 50% | 50% | 75% |" in robustness.table(result)
+              "reading": robustness.reading_shares({"where": list(answers.values())}, {"where": [True, False, True, True]},
+                                                   {"where": [True] * 9 + [False]})}
+    assert result["reading"]["where"] == {"answers": 4, "list_right": 0.5, "right_given_list": 0.5, "right_given_true_list": 0.75,
+                                          "checks_right": 0.9}
+    assert "| where | 4 | 50% | 50% | 90% | 75% |" in robustness.table(result)
     result["refused"] = {"describe": 0.05, "where": 0.0}  # in-world questions given the off-topic answer
     assert "answered with the off-topic answer instead: describe 5%, where 0%." in robustness.table(result)
 

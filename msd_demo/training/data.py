@@ -17,6 +17,7 @@ import torch
 from msd_demo.inputs.media import Media
 from msd_demo.inputs.prompt import build_prompt
 from msd_demo.world import IMAGE_KINDS, VIDEO_KINDS, Example, VideoScene
+from msd_demo.world.grounded import CHECK
 from msd_demo.world.phrasings import OFF_TOPIC_ANSWER, off_topic_request, phrase
 from msd_demo.world.robust import OFF_TOPIC, grounded_answer, sample_robust_example, sample_varied_video
 from msd_demo.world.textdata import sample_grounded_text_example
@@ -107,7 +108,8 @@ def list_end(answer: str) -> int:
 
 
 def reading_sample(rng: random.Random, tokenizer) -> Sample:
-    """Text only: a world question, the true list of what is there given as written, the loss on the conclusion.
+    """Text only: a world question, the true list of what is there given as written, the loss on the checks
+    beside its shapes (grounded.check) and on the conclusion.
 
     A grounded answer is meant to be read from its own list, but a target trained on pictures alone learnt to
     answer from the picture: given the true list and no picture, 0-6% of its conclusions were right (session
@@ -116,10 +118,20 @@ def reading_sample(rng: random.Random, tokenizer) -> Sample:
     scene = sample_varied_video(rng, "train", kind) if kind in VIDEO_KINDS else sample_varied_scene(rng, "train")
     slots, answer = grounded_answer(rng, kind, scene)
     sample = make_sample(tokenizer, phrase(rng, kind, "train", **slots), answer, None)
-    listed = len(tokenizer(answer[:list_end(answer)], add_special_tokens=False).input_ids)
     answer_start = int((sample.labels == IGNORE).sum())  # the prompt carries no loss
-    sample.labels[answer_start:answer_start + listed] = IGNORE
+    for index, seen in enumerate(_seen_tokens(tokenizer, answer)):
+        if seen:
+            sample.labels[answer_start + index] = IGNORE
     return sample
+
+
+def _seen_tokens(tokenizer, answer: str) -> list[bool]:
+    """Per token of the answer: whether it names what is seen (a listed shape or place), which only the picture
+    can tell; the checks beside the shapes and the conclusion are read from the text."""
+    end = list_end(answer)
+    checks = [match.span() for match in CHECK.finditer(answer[:end])]
+    spans = tokenizer(answer, add_special_tokens=False, return_offsets_mapping=True).offset_mapping
+    return [stop <= end and not any(first <= start and stop <= last for first, last in checks) for start, stop in spans]
 
 
 def tune_batches(rng: random.Random, processor, batch_size: int) -> Iterator[list[Sample]]:

@@ -7,7 +7,9 @@ states (scoring.py), so the old answer forms (the shipped target's) and the grou
 
 Seeing and reading, for the kinds whose answer first lists what is seen ("I see ..."): how often the list is
 right, and how often the answer is right when its list is, so a miss is told apart as one of seeing (the
-picture) or of reading (its own list against the question).
+picture) or of reading (its own list against the question); reading alone is measured twice more, with the true
+list given: the checks beside its shapes decided right, and the answer right when made to begin with the true
+list and its checks.
 
     OMP_NUM_THREADS=1 python -m msd_demo.training.robustness --model models/target --examples 20
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -36,18 +39,19 @@ from msd_demo.training.scoring import (
     shape_confusions,
 )
 from msd_demo.world import KINDS, Example
-from msd_demo.world.grounded import i_see
+from msd_demo.world.grounded import CHECK, i_see
 from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
 from msd_demo.world.variety import sample_varied_scene
 
 ROBUSTNESS_SEED = 421_021  # never used to draw training data
 ASPECTS: dict[str, float] = {"1:1": 1.0, "3:1": 3.0, "1:3": 1 / 3}
 VIDEO_FRAMES = 6
-MAX_NEW_TOKENS = {
-    "describe": 160, "count": 128, "colour": 96, "where": 96, "exists": 128,
-    "describe_video": 224, "motion": 192, OFF_TOPIC: 48,
+MAX_NEW_TOKENS = {  # each above the longest held-out answer of its kind (checks beside every listed shape included)
+    "describe": 160, "count": 160, "colour": 160, "where": 144, "exists": 144,
+    "describe_video": 224, "motion": 320, OFF_TOPIC: 48,
 }
 COPY_PROBE_LISTS = 32
+_VERDICT = re.compile(r"\? (yes|no)\b")  # a check's verdict, after its question
 CONCLUSION_TOKENS = 48  # what follows the last list: motion's "The <name> is at ... so it moves <way>." is the longest
 
 
@@ -78,6 +82,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     seeing: dict[str, dict[str, int]] = {}  # kind: objects there, and how each was named (scoring.seeing_errors)
     confusions: Counter[str] = Counter()  # "circle as star": n, over every kind
     forced: dict[str, list[bool]] = {}  # kind: whether each answer is right when its true list is given
+    checks: dict[str, list[bool]] = {}  # kind: whether each check beside a listed shape is decided right
     samples = []
     for kind in KINDS:
         for renderer in RENDERERS:
@@ -99,6 +104,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                 if listed:
                     reading.setdefault(kind, []).extend(listed)
                     forced.setdefault(kind, []).extend(read_from_true_list(model, processor.tokenizer, tasks, prompts, batch_size))
+                    checks.setdefault(kind, []).extend(check_verdicts(model, processor.tokenizer, tasks, prompts))
                 samples.append({"kind": kind, "renderer": renderer, "aspect": label, "question": tasks[0].question,
                                 "expected": tasks[0].answer, "answer": answers[0]})
     copying = copy_probe(model, processor.tokenizer, rng)
@@ -108,7 +114,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     fixed = list(map(gives_off_topic_answer, answers))
     samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
-            "cells": cells, "off_topic": sum(fixed) / len(tasks), "reading": reading_shares(reading, forced), "copy_probe": copying,
+            "cells": cells, "off_topic": sum(fixed) / len(tasks), "reading": reading_shares(reading, forced, checks), "copy_probe": copying,
             "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()},
             "refused_questions": refused_questions, "seeing_errors": seeing,
             "shape_confusions": dict(confusions.most_common()),
@@ -122,6 +128,26 @@ def read_from_true_list(model, tokenizer, tasks: list[Example], prompts: list, b
     starts = [t.answer[: list_end(t.answer)] for t in tasks]
     rests = greedy_answers(model, tokenizer, prompts, CONCLUSION_TOKENS, batch_size, f"read {tasks[0].kind}", starts)
     return [is_right(t.kind, t.answer, f"{start} {rest}") for t, start, rest in zip(tasks, starts, rests)]
+
+
+def check_verdicts(model, tokenizer, tasks: list[Example], prompts: list) -> list[bool]:
+    """Each check beside a listed shape (grounded.check), decided as the world decides it? The true answer is given
+    up to each verdict ("... a red circle (is it the blue circle?"), the picture there, and the model's likeliest
+    next word is compared with the true " yes" or " no": one forward per answer, over every check in it."""
+    decided = []
+    for task, prompt in zip(tasks, prompts):
+        answer = tokenizer(task.answer, add_special_tokens=False, return_offsets_mapping=True)
+        token_at = {first: index for index, (first, _) in enumerate(answer.offset_mapping)}
+        verdicts = [token_at[v.start(1) - 1] for c in CHECK.finditer(task.answer)  # " yes" starts at its space
+                    if (v := _VERDICT.search(task.answer, c.start(), c.end()))]
+        if not verdicts:
+            continue
+        ids = torch.cat([prompt.input_ids, torch.tensor([answer.input_ids])], 1)
+        with torch.no_grad():
+            logits = model(input_ids=ids, pixel_values=prompt.model_inputs["pixel_values"]).logits[0]
+        before = prompt.input_ids.shape[1] - 1  # the logits one position before a token predict it
+        decided += [int(logits[before + index].argmax()) == answer.input_ids[index] for index in verdicts]
+    return decided
 
 
 def copy_probe(model, tokenizer, rng: random.Random, lists: int = COPY_PROBE_LISTS) -> dict[str, float]:
@@ -142,16 +168,19 @@ def copy_probe(model, tokenizer, rng: random.Random, lists: int = COPY_PROBE_LIS
     return {half: round(sum(values) / len(values), 3) for half, values in halves.items()}
 
 
-def reading_shares(reading: dict[str, list[tuple[bool, bool]]], forced: dict[str, list[bool]]) -> dict:
+def reading_shares(reading: dict[str, list[tuple[bool, bool]]], forced: dict[str, list[bool]],
+                   checks: dict[str, list[bool]] | None = None) -> dict:
     """{kind: {"answers": n, "list_right": share, "right_given_list": share of right answers among right lists,
-    "right_given_true_list": share right when made to begin with the true list}} from each listing answer's
-    (list right, answer right) and its forced answer's rightness."""
+    "right_given_true_list": share right when made to begin with the true list, "checks_right": share of its
+    checks decided right (None for a kind without)}} from each listing answer's (list right, answer right), its
+    forced answer's rightness and its checks' (check_verdicts)."""
     shares = {}
     for kind, pairs in reading.items():
         right_lists = [ok for seen, ok in pairs if seen]
         shares[kind] = {"answers": len(pairs), "list_right": len(right_lists) / len(pairs),
                         "right_given_list": sum(right_lists) / len(right_lists) if right_lists else None,
-                        "right_given_true_list": sum(forced[kind]) / len(forced[kind])}
+                        "right_given_true_list": sum(forced[kind]) / len(forced[kind]),
+                        "checks_right": sum(decided) / len(decided) if (decided := (checks or {}).get(kind)) else None}
     return shares
 
 
@@ -174,13 +203,17 @@ def table(result: dict) -> str:
         lines.append(f"Questions about the world answered with the off-topic answer instead: {shares}.")
     if result.get("reading"):
         lines += ["", "Seeing and reading, over every cell: the \"I see ...\" list entirely right (seeing), "
-                  "the answer right when its list is, and right when it is made to begin with the true list (reading).", "",
-                  "| kind | answers | list right | answer right given a right list | answer right given the true list |",
-                  "|---|---|---|---|---|"]
+                  "the answer right when its list is; given the true list, the checks beside its shapes decided right and "
+                  "the answer right when it is made to begin with the true list and its checks (reading).", "",
+                  "| kind | answers | list right | answer right given a right list | checks right given the true list "
+                  "| answer right given the true list |",
+                  "|---|---|---|---|---|---|"]
         for kind, shares in result["reading"].items():
-            given = "-" if shares["right_given_list"] is None else f"{shares['right_given_list']:.0%}"
-            true_list = f"{shares['right_given_true_list']:.0%}" if "right_given_true_list" in shares else "-"
-            lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} | {true_list} |")
+            given, checked, true_list = (
+                "-" if shares.get(key) is None else f"{shares[key]:.0%}"
+                for key in ("right_given_list", "checks_right", "right_given_true_list")
+            )
+            lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} | {checked} | {true_list} |")
     if result.get("copy_probe"):
         lines.append(f"\nCopying from its own text: a held-out \"I see ...\" list written twice costs {result['copy_probe']['first']:.2f} "
                      f"nats per token the first time and {result['copy_probe']['second']:.2f} the second.")

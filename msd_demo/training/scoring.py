@@ -11,6 +11,7 @@ import re
 from collections import Counter
 
 from msd_demo.world import KINDS
+from msd_demo.world.grounded import CHECK
 from msd_demo.world.phrasings import OFF_TOPIC_ANSWER
 from msd_demo.world.robust import OFF_TOPIC
 
@@ -58,8 +59,9 @@ def direction(answer: str) -> str | None:
 
 
 def seen_lists(answer: str) -> list[str]:
-    """The grounded answer's 'I see ...' sentences (one per picture, two for motion's first and last frame)."""
-    return re.findall(r"I see [^.]*\.", answer)
+    """The grounded answer's 'I see ...' sentences (one per picture, two for motion's first and last frame),
+    without the checks written beside the shapes (grounded.check): what was seen, not what was decided."""
+    return [CHECK.sub("", listed) for listed in re.findall(r"I see [^.]*\.", answer)]
 
 
 def sees_right(expected: str, answer: str) -> bool | None:
