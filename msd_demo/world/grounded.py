@@ -97,10 +97,10 @@ def colour_answer(rng: random.Random, scene: Scene) -> tuple[dict, str]:
     else:
         shape = rng.choice(scene.objects)
         kind, position = shape.kind, shape.position
-    asked = f"the {kind} at the {position}"
-    seen = i_see(scene.objects, [("", check(asked, (s.kind, s.position) == (kind, position))) for s in scene.objects])
-    hit = [s for s in scene.objects if (s.kind, s.position) == (kind, position)]
-    conclusion = f"The {kind} at the {position} is {hit[0].colour}." if hit else f"There is no {kind} at the {position}."
+    matches = [(s.kind, s.position) == (kind, position) for s in scene.objects]
+    seen = i_see(scene.objects, [("", check(f"the {kind} at the {position}", hit)) for hit in matches])
+    hit = next((s for s, match in zip(scene.objects, matches) if match), None)
+    conclusion = f"The {kind} at the {position} is {hit.colour}." if hit else f"There is no {kind} at the {position}."
     return {"kind": kind, "position": position}, f"{seen} {conclusion}"
 
 
