@@ -116,7 +116,7 @@ def reading_sample(rng: random.Random, tokenizer) -> Sample:
     20). Here there is nothing else to answer from."""
     kind = rng.choice(READING_KINDS)
     scene = sample_varied_video(rng, "train", kind) if kind in VIDEO_KINDS else sample_varied_scene(rng, "train")
-    slots, answer = grounded_answer(rng, kind, scene)
+    slots, answer = grounded_answer(rng, kind, scene, training=True)
     sample = make_sample(tokenizer, phrase(rng, kind, "train", **slots), answer, None)
     answer_start = int((sample.labels == IGNORE).sum())  # the prompt carries no loss
     for index, seen in enumerate(_seen_tokens(tokenizer, answer)):
@@ -150,7 +150,7 @@ def blind_question(rng: random.Random) -> tuple[str, str]:
     if kind == OFF_TOPIC:
         return off_topic_request(rng, "train"), OFF_TOPIC_ANSWER
     scene = sample_varied_video(rng, "train", kind) if kind in VIDEO_KINDS else sample_varied_scene(rng, "train")
-    slots, answer = grounded_answer(rng, kind, scene)
+    slots, answer = grounded_answer(rng, kind, scene, training=True)
     return phrase(rng, kind, "train", **slots), answer
 
 

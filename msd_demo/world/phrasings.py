@@ -124,6 +124,10 @@ _TRAIN_EXTRA: dict[str, tuple[str, ...]] = {
         "What does the {picture} show?", "Name all the shapes and their places.", "What can you see here?",
         "Summarize the {picture}.", "Give me an overview of the {picture}.", "Provide a description of the {picture}.",
         "Write a description of this {picture}.", "What is shown here?", "Describe the shapes in the {picture}.",
+        # session 27: requests opening "Give a ..." about the picture (the held-out "Give a detailed description
+        # of the picture" was refused 4% of the time; no training describe frame opened that way)
+        "Give a full account of the {picture}.", "Give an outline of what the {picture} shows.",
+        "Give a rundown of the shapes in the {picture}.",
         *_PAIRED_WORLD,
     ),
     "describe_video": (
@@ -132,6 +136,7 @@ _TRAIN_EXTRA: dict[str, tuple[str, ...]] = {
         "Describe the {video} from start to end.", "What do the shapes do in the {video}?",
         "Provide a description of the {video}.", "Write a description of this {video}.",
         "Describe the shapes in the {video} and how they move.", "Can you describe what happens here?",
+        "Give a full account of the {video}.", "Give a rundown of what happens in the {video}.",
         *(q.replace("{picture}", "{video}") for q in _PAIRED_WORLD),
     ),
     "count": (
@@ -228,7 +233,13 @@ _OFF_TOPIC = {
          "Write a review of {topic}.", "Search the web for {topic}.", "Help me write an essay on {topic}.",
          "Do you like {topic}?", "What's new in {topic}?", "Ask me a question about {topic}.",
          "Describe {topic} in one sentence.", "How does {topic} work?", "Where can I read about {topic}?",
-         "How many books are there about {topic}?", *_PAIRED_OFF_TOPIC),
+         "How many books are there about {topic}?", *_PAIRED_OFF_TOPIC,
+         # session 27: frames built like the held-out requests still missed (summing up, composing, an opinion,
+         # a recipe), with none of their key words: the request's form is learnt, the held-out wording stays new
+         "Compose a sonnet on {topic}.", "Compose a short song on {topic}.", "Can you sum up {topic}?",
+         "Can you outline {topic}?", "What's your view on {topic}?", "What are your thoughts on {topic}?",
+         "Give me a menu involving {topic}.", "Give me a workout involving {topic}.", "Give a full account of {topic}.",
+         "Give a rundown of {topic}."),
         ("the sea", "my cat", "football", "the moon", "coffee", "history", "music", "trains", "the weather",
          "dinosaurs", "cooking pasta", "the stock market",
          # session 18: a wider world outside the shapes, so "not about the shapes" is learnt, not a list of topics

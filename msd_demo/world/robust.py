@@ -44,8 +44,9 @@ def check_renderer(renderer: str) -> str:
     return renderer
 
 
-def grounded_answer(rng: random.Random, kind: str, scene) -> tuple[dict, str]:
-    """(question slots, grounded answer) for a kind; image kinds take a Scene, video kinds a VideoScene."""
+def grounded_answer(rng: random.Random, kind: str, scene, training: bool = False) -> tuple[dict, str]:
+    """(question slots, grounded answer) for a kind; image kinds take a Scene, video kinds a VideoScene.
+    `training` asks as training data does (grounded.TRAIN_PRESENT_COUNT_SHARE, TRAIN_NEAR_ABSENT_SHARE)."""
     if kind == "describe":
         return {}, describe_scene(scene)
     if kind == "describe_video":
@@ -54,7 +55,7 @@ def grounded_answer(rng: random.Random, kind: str, scene) -> tuple[dict, str]:
         return motion_answer(rng, scene)
     if kind not in _IMAGE_ANSWERS:
         raise ValueError(f"unknown question kind {kind!r}; allowed: {', '.join(ROBUST_KINDS)}")
-    return _IMAGE_ANSWERS[kind](rng, scene)
+    return _IMAGE_ANSWERS[kind](rng, scene, training)
 
 
 def sample_varied_video(rng: random.Random, split: str, kind: str, aspect: float | None = None) -> VideoScene:
@@ -98,6 +99,6 @@ def sample_robust_example(
     if kind == OFF_TOPIC:
         question, answer = off_topic_request(rng, split), OFF_TOPIC_ANSWER
     else:
-        slots, answer = grounded_answer(rng, kind, scene)
+        slots, answer = grounded_answer(rng, kind, scene, training=split == "train")
         question = phrase(rng, kind, split, **slots)
     return Example(draw_media(rng, scene, renderer, video_frames), question, answer, kind, scene)
