@@ -14,7 +14,7 @@ from msd_demo.inputs.media import Media
 from msd_demo.inputs.prompt import build_prompt
 from msd_demo.inputs.square import pads_to_square
 from msd_demo.presets.catalog import MODELS_DIR
-from msd_demo.training import heads
+from msd_demo.training import heads, robustness
 from msd_demo.training.__main__ import main
 from msd_demo.training.data import IGNORE, READING_EVERY, list_end, make_sample, reading_sample, tune_batches
 from msd_demo.training.plan import PAD_TO_SQUARE
@@ -58,6 +58,13 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     assert all(0 <= shares["right_given_true_list"] <= 1 for shares in measured["reading"].values())  # reading alone
     assert all(0 <= shares["checks_right"] <= 1 for kind, shares in measured["reading"].items() if kind != "count")
     assert len(measured["off_topic_missed"]) == round((1 - measured["off_topic"]) * measured["off_topic_requests"])
+    # The eval in two parts run apart (as two cores can), merged: the very figures of the whole run.
+    parts = [robustness.measure(tmp_path / "target", 1, 2, max_new_tokens=8, kinds=kinds)
+             for kinds in (("describe", "count", "colour", "where"), ("exists", "describe_video", "motion", "off_topic"))]
+    assert parts[0]["off_topic"] is None and set(parts[1]["cells"]) == {"exists", "describe_video", "motion"}
+    merged = robustness.merge(parts)
+    for key in ("cells", "off_topic", "reading", "refused", "seeing_errors", "shape_confusions", "copy_probe"):
+        assert merged[key] == measured[key], key
     for name, per_pass in (("vispec", 1), ("vispec-no-adaptor", 1), ("flash", 2), ("flash-no-compression", 2), ("flash-one-token", 1)):
         head = load_head(tmp_path / name, torch.device("cpu"), torch.float32)  # the vision_heads stage ran (quick)
         assert head.config.tokens_per_pass == per_pass and f"`{name}`" in card

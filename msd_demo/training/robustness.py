@@ -65,17 +65,19 @@ def off_topic_tasks(rng: random.Random, examples: int) -> list[Example]:
     return [sample_robust_example(rng, "heldout", OFF_TOPIC, *cells[i % len(cells)], VIDEO_FRAMES) for i in range(examples)]
 
 
-def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, max_new_tokens: int | None = None) -> dict:
+def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, max_new_tokens: int | None = None,
+            kinds: tuple[str, ...] | None = None) -> dict:
     """{"cells": {kind: {renderer: {aspect: share right}}}, "off_topic": share, ...} with a few answers shown.
 
-    max_new_tokens caps every kind's budget (a quick build's smoke eval); None keeps MAX_NEW_TOKENS."""
+    max_new_tokens caps every kind's budget (a quick build's smoke eval); None keeps MAX_NEW_TOKENS. `kinds` (of
+    KINDS and OFF_TOPIC; None: all) measures some only, on the very examples a full run asks them: every kind's
+    examples are still drawn, in order, so the parts of one eval can run side by side (`merge`)."""
 
     def budget(kind: str) -> int:
         return MAX_NEW_TOKENS[kind] if max_new_tokens is None else min(max_new_tokens, MAX_NEW_TOKENS[kind])
 
     processor, model = load_vlm(folder)
     rng = random.Random(ROBUSTNESS_SEED)
-    cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS}
     reading: dict[str, list[tuple[bool, bool]]] = {}  # kind: (list right, answer right) per listing answer
     refused: dict[str, list[bool]] = {}  # kind: whether each answer was the off-topic one (a miss of language)
     refused_questions: dict[str, list[str]] = {}  # kind: the questions so refused, to tell which wording fails
@@ -84,10 +86,14 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     forced: dict[str, list[bool]] = {}  # kind: whether each answer is right when its true list is given
     checks: dict[str, list[bool]] = {}  # kind: whether each check beside a listed shape is decided right
     samples = []
+    measured = (*KINDS, OFF_TOPIC) if kinds is None else kinds
+    cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS if kind in measured}
     for kind in KINDS:
         for renderer in RENDERERS:
             for label, aspect in ASPECTS.items():
                 tasks = cell_tasks(rng, kind, renderer, aspect, examples)
+                if kind not in measured:
+                    continue
                 prompts = task_prompts(processor, tasks)
                 answers = greedy_answers(model, processor.tokenizer, prompts, budget(kind), batch_size, f"eval {kind}")
                 right = [is_right(kind, t.answer, a) for t, a in zip(tasks, answers)]
@@ -109,17 +115,47 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                                 "expected": tasks[0].answer, "answer": answers[0]})
     copying = copy_probe(model, processor.tokenizer, rng)
     tasks = off_topic_tasks(rng, off_topic)
-    answers = greedy_answers(model, processor.tokenizer, task_prompts(processor, tasks), budget(OFF_TOPIC), batch_size,
-                             f"eval {OFF_TOPIC}")
-    fixed = list(map(gives_off_topic_answer, answers))
-    samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
+    fixed: list[bool] = []
+    missed: list[dict] = []
+    if OFF_TOPIC in measured:
+        answers = greedy_answers(model, processor.tokenizer, task_prompts(processor, tasks), budget(OFF_TOPIC), batch_size,
+                                 f"eval {OFF_TOPIC}")
+        fixed = list(map(gives_off_topic_answer, answers))
+        missed = [{"question": t.question, "answer": a} for t, a, ok in zip(tasks, answers, fixed) if not ok]
+        samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
-            "cells": cells, "off_topic": sum(fixed) / len(tasks), "reading": reading_shares(reading, forced, checks), "copy_probe": copying,
+            "cells": cells, "off_topic": sum(fixed) / len(tasks) if fixed else None,
+            "reading": reading_shares(reading, forced, checks), "copy_probe": copying,
             "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()},
             "refused_questions": refused_questions, "seeing_errors": seeing,
             "shape_confusions": dict(confusions.most_common()),
-            "off_topic_missed": [{"question": t.question, "answer": a} for t, a, ok in zip(tasks, answers, fixed) if not ok],
+            "off_topic_missed": missed,
             "samples": samples}
+
+
+_PER_KIND = ("cells", "reading", "refused", "refused_questions", "seeing_errors")
+
+
+def merge(parts: list[dict]) -> dict:
+    """One eval's result from the results of its parts (measure's `kinds`), each kind measured in one part."""
+    result = {**parts[0], "samples": [], "off_topic_missed": [], "off_topic": None, "cpu_minutes": 0.0}
+    result.update({key: {} for key in _PER_KIND})
+    confusions: Counter[str] = Counter()
+    for part in parts:
+        if part["examples_per_cell"] != result["examples_per_cell"] or part["off_topic_requests"] != result["off_topic_requests"]:
+            raise ValueError("the parts were measured on different numbers of examples: they are not one eval")
+        for key in _PER_KIND:
+            result[key].update(part.get(key) or {})
+        confusions.update(part.get("shape_confusions") or {})
+        result["samples"] += part.get("samples", [])
+        result["off_topic_missed"] += part.get("off_topic_missed", [])
+        result["cpu_minutes"] = round(result["cpu_minutes"] + part.get("cpu_minutes", 0.0), 1)
+        if part.get("off_topic") is not None:
+            result["off_topic"] = part["off_topic"]
+    result["cells"] = {kind: result["cells"][kind] for kind in KINDS if kind in result["cells"]}  # the table's order
+    result["shape_confusions"] = dict(confusions.most_common())
+    result["command"] = " + ".join(part.get("command", "?") for part in parts)
+    return result
 
 
 def read_from_true_list(model, tokenizer, tasks: list[Example], prompts: list, batch_size: int) -> list[bool]:
@@ -197,7 +233,8 @@ def table(result: dict) -> str:
     for kind, by_renderer in result["cells"].items():
         values = [by_renderer[r][a] for r, a in columns]
         lines.append(f"| {kind} | " + " | ".join(f"{v:.0%}" for v in values) + f" | {sum(values) / len(values):.0%} |")
-    lines.append(f"\nOff-topic requests answered with the fixed answer: {result['off_topic']:.0%} of {result['off_topic_requests']}.")
+    if result["off_topic"] is not None:
+        lines.append(f"\nOff-topic requests answered with the fixed answer: {result['off_topic']:.0%} of {result['off_topic_requests']}.")
     if result.get("refused"):
         shares = ", ".join(f"{kind} {share:.0%}" for kind, share in result["refused"].items())
         lines.append(f"Questions about the world answered with the off-topic answer instead: {shares}.")
@@ -236,14 +273,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--off-topic", type=int, default=100, help="held-out off-topic requests (default: 100)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     parser.add_argument("--json", type=Path, help="also write the figures and sample answers here")
+    parser.add_argument("--kinds", help=f"measure only these, comma-separated, of {','.join((*KINDS, OFF_TOPIC))}, on the "
+                        "examples a full run asks them (run parts side by side, then --merge their --json files)")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON", help="print (and with --json write) one eval "
+                        "from the --json files of its parts instead of measuring")
     args = parser.parse_args(argv)
     if args.examples < 1 or args.off_topic < 1:
         parser.error("--examples and --off-topic must be at least 1")
-    torch.set_num_threads(args.threads)
-    started = time.process_time()
-    result = measure(args.model, args.examples, args.off_topic)
-    result["cpu_minutes"] = round((time.process_time() - started) / 60, 1)
-    result["command"] = "python -m msd_demo.training.robustness " + " ".join(argv if argv is not None else sys.argv[1:])
+    kinds = tuple(k.strip() for k in args.kinds.split(",")) if args.kinds else None
+    if kinds and (unknown := [k for k in kinds if k not in (*KINDS, OFF_TOPIC)]):
+        parser.error(f"--kinds: unknown {', '.join(unknown)}; allowed: {', '.join((*KINDS, OFF_TOPIC))}")
+    if args.merge:
+        result = merge([json.loads(path.read_text()) for path in args.merge])
+    else:
+        torch.set_num_threads(args.threads)
+        started = time.process_time()
+        result = measure(args.model, args.examples, args.off_topic, kinds=kinds)
+        result["cpu_minutes"] = round((time.process_time() - started) / 60, 1)
+        result["command"] = "python -m msd_demo.training.robustness " + " ".join(argv if argv is not None else sys.argv[1:])
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
