@@ -40,7 +40,7 @@ from msd_demo.training.scoring import (
 )
 from msd_demo.world import KINDS, Example
 from msd_demo.world.grounded import CHECK, i_see
-from msd_demo.world.robust import OFF_TOPIC, RENDERERS, sample_robust_example
+from msd_demo.world.robust import OFF_TOPIC, RENDERERS, ROBUST_KINDS, sample_robust_example
 from msd_demo.world.variety import sample_varied_scene
 
 ROBUSTNESS_SEED = 421_021  # never used to draw training data
@@ -86,7 +86,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     forced: dict[str, list[bool]] = {}  # kind: whether each answer is right when its true list is given
     checks: dict[str, list[bool]] = {}  # kind: whether each check beside a listed shape is decided right
     samples = []
-    measured = (*KINDS, OFF_TOPIC) if kinds is None else kinds
+    measured = ROBUST_KINDS if kinds is None else kinds
     cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS if kind in measured}
     for kind in KINDS:
         for renderer in RENDERERS:
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--off-topic", type=int, default=100, help="held-out off-topic requests (default: 100)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     parser.add_argument("--json", type=Path, help="also write the figures and sample answers here")
-    parser.add_argument("--kinds", help=f"measure only these, comma-separated, of {','.join((*KINDS, OFF_TOPIC))}, on the "
+    parser.add_argument("--kinds", help=f"measure only these, comma-separated, of {','.join(ROBUST_KINDS)}, on the "
                         "examples a full run asks them (run parts side by side, then --merge their --json files)")
     parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON", help="print (and with --json write) one eval "
                         "from the --json files of its parts instead of measuring")
@@ -281,8 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.examples < 1 or args.off_topic < 1:
         parser.error("--examples and --off-topic must be at least 1")
     kinds = tuple(k.strip() for k in args.kinds.split(",")) if args.kinds else None
-    if kinds and (unknown := [k for k in kinds if k not in (*KINDS, OFF_TOPIC)]):
-        parser.error(f"--kinds: unknown {', '.join(unknown)}; allowed: {', '.join((*KINDS, OFF_TOPIC))}")
+    if kinds and (unknown := [k for k in kinds if k not in ROBUST_KINDS]):
+        parser.error(f"--kinds: unknown {', '.join(unknown)}; allowed: {', '.join(ROBUST_KINDS)}")
     if args.merge:
         result = merge([json.loads(path.read_text()) for path in args.merge])
     else:

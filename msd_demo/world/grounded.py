@@ -98,7 +98,8 @@ def count_answer(rng: random.Random, scene: Scene, training: bool = False) -> tu
 
 
 def colour_answer(rng: random.Random, scene: Scene, training: bool = False) -> tuple[dict, str]:
-    """The colour of the <kind> at <place>; now and then a kind and place where nothing of that kind is."""
+    """The colour of the <kind> at <place>; now and then a kind and place where nothing of that kind is (`training`
+    asks nothing differently here: the argument keeps the image kinds' answers one signature)."""
     taken = {(s.kind, s.position) for s in scene.objects}
     if rng.random() < ABSENT_SHARE:
         kind, position = rng.choice([(k, p) for k in SHAPES for p in POSITIONS if (k, p) not in taken])
@@ -114,12 +115,13 @@ def colour_answer(rng: random.Random, scene: Scene, training: bool = False) -> t
 
 def _absent_name(rng: random.Random, scene: Scene, training: bool = False) -> str:
     """A '<colour> <kind>' that is not there; in `training` mostly one sharing a colour or a kind with one that is."""
-    present = {s.name for s in scene.objects}
-    absent = [f"{c} {k}" for c in COLOURS for k in SHAPES if f"{c} {k}" not in present]
+    present = {(s.colour, s.kind) for s in scene.objects}
+    absent = [(c, k) for c in COLOURS for k in SHAPES if (c, k) not in present]
     if training and rng.random() < TRAIN_NEAR_ABSENT_SHARE:
-        near = [n for n in absent if any(n.split()[0] == s.colour or n.split()[1] == s.kind for s in scene.objects)]
+        near = [(c, k) for c, k in absent if any(c == s.colour or k == s.kind for s in scene.objects)]
         absent = near or absent
-    return rng.choice(absent)
+    colour, kind = rng.choice(absent)
+    return f"{colour} {kind}"
 
 
 def where_answer(rng: random.Random, scene: Scene, training: bool = False) -> tuple[dict, str]:
