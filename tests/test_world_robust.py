@@ -284,10 +284,10 @@ def test_the_eval_tells_a_miss_of_seeing_from_a_miss_of_reading():
     assert sees_right("There is one shape: a small red circle at the center.", "anything") is None  # nothing listed
     result = {"cells": {}, "off_topic": 1.0, "off_topic_requests": 1,
               "reading": robustness.reading_shares({"where": list(answers.values())}, {"where": [True, False, True, True]},
-                                                   {"where": [True] * 9 + [False]})}
+                                                   {"where": [(False, True)] * 8 + [(True, True), (True, False)]})}
     assert result["reading"]["where"] == {"answers": 4, "list_right": 0.5, "right_given_list": 0.5, "right_given_true_list": 0.75,
-                                          "checks_right": 0.9}
-    assert "| where | 4 | 50% | 50% | 90% | 75% |" in robustness.table(result)
+                                          "checks_right": 0.9, "yes_checks_right": 0.5}  # of the two " yes" checks, one
+    assert "| where | 4 | 50% | 50% | 90% | 50% | 75% |" in robustness.table(result)
     result["refused"] = {"describe": 0.05, "where": 0.0}  # in-world questions given the off-topic answer
     assert "answered with the off-topic answer instead: describe 5%, where 0%." in robustness.table(result)
 

@@ -8,8 +8,8 @@ states (scoring.py), so the old answer forms (the shipped target's) and the grou
 Seeing and reading, for the kinds whose answer first lists what is seen ("I see ..."): how often the list is
 right, and how often the answer is right when its list is, so a miss is told apart as one of seeing (the
 picture) or of reading (its own list against the question); reading alone is measured twice more, with the true
-list given: the checks beside its shapes decided right, and the answer right when made to begin with the true
-list and its checks.
+list given: the checks beside its shapes decided right (all, and apart those whose true verdict is " yes"), and
+the answer right when made to begin with the true list and its checks.
 
     OMP_NUM_THREADS=1 python -m msd_demo.training.robustness --model models/target --examples 20
 """
@@ -84,7 +84,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     seeing: dict[str, dict[str, int]] = {}  # kind: objects there, and how each was named (scoring.seeing_errors)
     confusions: Counter[str] = Counter()  # "circle as star": n, over every kind
     forced: dict[str, list[bool]] = {}  # kind: whether each answer is right when its true list is given
-    checks: dict[str, list[bool]] = {}  # kind: whether each check beside a listed shape is decided right
+    checks: dict[str, list[tuple[bool, bool]]] = {}  # kind: (true verdict " yes", decided right) per check beside a listed shape
     samples = []
     measured = ROBUST_KINDS if kinds is None else kinds
     cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS if kind in measured}
@@ -166,15 +166,17 @@ def read_from_true_list(model, tokenizer, tasks: list[Example], prompts: list, b
     return [is_right(t.kind, t.answer, f"{start} {rest}") for t, start, rest in zip(tasks, starts, rests)]
 
 
-def check_verdicts(model, tokenizer, tasks: list[Example], prompts: list) -> list[bool]:
-    """Each check beside a listed shape (grounded.check), decided as the world decides it? The true answer is given
-    up to each verdict ("... a red circle (is it the blue circle?"), the picture there, and the model's likeliest
-    next word is compared with the true " yes" or " no": one forward per answer, over every check in it."""
+def check_verdicts(model, tokenizer, tasks: list[Example], prompts: list) -> list[tuple[bool, bool]]:
+    """Each check beside a listed shape (grounded.check): (whether its true verdict is " yes", whether the model
+    decides it so). The true answer is given up to each verdict ("... a red circle (is it the blue circle?"), the
+    picture there, and the model's likeliest next word is compared with the true " yes" or " no": one forward per
+    answer, over every check in it. The " yes" checks are told apart because they are the few: a model that always
+    says " no" decides most checks right and counts nothing (session 28: a count's "is it a circle?")."""
     decided = []
     for task, prompt in zip(tasks, prompts):
         answer = tokenizer(task.answer, add_special_tokens=False, return_offsets_mapping=True)
         token_at = {first: index for index, (first, _) in enumerate(answer.offset_mapping)}
-        verdicts = [token_at[v.start(1) - 1] for c in CHECK.finditer(task.answer)  # " yes" starts at its space
+        verdicts = [(token_at[v.start(1) - 1], v.group(1) == "yes") for c in CHECK.finditer(task.answer)  # " yes" starts at its space
                     if (v := _VERDICT.search(task.answer, c.start(), c.end()))]
         if not verdicts:
             continue
@@ -182,7 +184,7 @@ def check_verdicts(model, tokenizer, tasks: list[Example], prompts: list) -> lis
         with torch.no_grad():
             logits = model(input_ids=ids, pixel_values=prompt.model_inputs["pixel_values"]).logits[0]
         before = prompt.input_ids.shape[1] - 1  # the logits one position before a token predict it
-        decided += [int(logits[before + index].argmax()) == answer.input_ids[index] for index in verdicts]
+        decided += [(yes, int(logits[before + index].argmax()) == answer.input_ids[index]) for index, yes in verdicts]
     return decided
 
 
@@ -205,19 +207,25 @@ def copy_probe(model, tokenizer, rng: random.Random, lists: int = COPY_PROBE_LIS
 
 
 def reading_shares(reading: dict[str, list[tuple[bool, bool]]], forced: dict[str, list[bool]],
-                   checks: dict[str, list[bool]] | None = None) -> dict:
+                   checks: dict[str, list[tuple[bool, bool]]] | None = None) -> dict:
     """{kind: {"answers": n, "list_right": share, "right_given_list": share of right answers among right lists,
     "right_given_true_list": share right when made to begin with the true list, "checks_right": share of its
-    checks decided right (None for a kind without)}} from each listing answer's (list right, answer right), its
-    forced answer's rightness and its checks' (check_verdicts)."""
+    checks decided right, "yes_checks_right": the same over its checks whose true verdict is " yes" (None for a
+    kind without)}} from each listing answer's (list right, answer right), its forced answer's rightness and its
+    checks' (check_verdicts)."""
     shares = {}
     for kind, pairs in reading.items():
         right_lists = [ok for seen, ok in pairs if seen]
         shares[kind] = {"answers": len(pairs), "list_right": len(right_lists) / len(pairs),
                         "right_given_list": sum(right_lists) / len(right_lists) if right_lists else None,
                         "right_given_true_list": sum(forced[kind]) / len(forced[kind]),
-                        "checks_right": sum(decided) / len(decided) if (decided := (checks or {}).get(kind)) else None}
+                        "checks_right": _share([ok for _, ok in (checks or {}).get(kind, [])]),
+                        "yes_checks_right": _share([ok for yes, ok in (checks or {}).get(kind, []) if yes])}
     return shares
+
+
+def _share(flags: list[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
 
 
 def command(model: str, examples: int, off_topic: int) -> str:
@@ -243,14 +251,14 @@ def table(result: dict) -> str:
                   "the answer right when its list is; given the true list, the checks beside its shapes decided right and "
                   "the answer right when it is made to begin with the true list and its checks (reading).", "",
                   "| kind | answers | list right | answer right given a right list | checks right given the true list "
-                  "| answer right given the true list |",
-                  "|---|---|---|---|---|---|"]
+                  "| of them, \" yes\" checks right | answer right given the true list |",
+                  "|---|---|---|---|---|---|---|"]
         for kind, shares in result["reading"].items():
-            given, checked, true_list = (
+            given, checked, yes_checked, true_list = (
                 "-" if shares.get(key) is None else f"{shares[key]:.0%}"
-                for key in ("right_given_list", "checks_right", "right_given_true_list")
+                for key in ("right_given_list", "checks_right", "yes_checks_right", "right_given_true_list")
             )
-            lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} | {checked} | {true_list} |")
+            lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} | {checked} | {yes_checked} | {true_list} |")
     if result.get("copy_probe"):
         lines.append(f"\nCopying from its own text: a held-out \"I see ...\" list written twice costs {result['copy_probe']['first']:.2f} "
                      f"nats per token the first time and {result['copy_probe']['second']:.2f} the second.")
