@@ -258,7 +258,8 @@ def table(result: dict) -> str:
                 "-" if shares.get(key) is None else f"{shares[key]:.0%}"
                 for key in ("right_given_list", "checks_right", "yes_checks_right", "right_given_true_list")
             )
-            lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} | {checked} | {yes_checked} | {true_list} |")
+            lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} | {checked} | {yes_checked} "
+                         f"| {true_list} |")
     if result.get("copy_probe"):
         lines.append(f"\nCopying from its own text: a held-out \"I see ...\" list written twice costs {result['copy_probe']['first']:.2f} "
                      f"nats per token the first time and {result['copy_probe']['second']:.2f} the second.")
