@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import random
+import re
 import shutil
 
 import pytest
@@ -16,7 +17,7 @@ from msd_demo.inputs.square import pads_to_square
 from msd_demo.presets.catalog import MODELS_DIR
 from msd_demo.training import heads, robustness
 from msd_demo.training.__main__ import main
-from msd_demo.training.data import IGNORE, READING_EVERY, list_end, make_sample, reading_sample, tune_batches
+from msd_demo.training.data import IGNORE, KIND_COUNT_READING_SHARE, READING_EVERY, list_end, make_sample, reading_sample, tune_batches
 from msd_demo.training.plan import PAD_TO_SQUARE
 from msd_demo.training.scoring import is_right
 from msd_demo.world import sample_example
@@ -160,6 +161,10 @@ def test_a_reading_sample_gives_the_true_list_and_trains_only_its_checks_and_the
         assert "I see" in listed and "I see" not in trained
         # what the picture would tell (the shapes and places) is given; the checks beside them are trained
         assert trained == "".join(CHECK.findall(listed)) + conclusion, (trained, answer)
+    # Counting a kind that is there, often: the check beside each listed shape must compare kinds, and says " yes"
+    answers = [tokenizer.decode(reading_sample(rng, tokenizer).input_ids) for _ in range(100)]
+    kind_yes = [a for a in answers if re.search(r"\(is it an? (circle|square|triangle|star)\? yes", a)]
+    assert len(kind_yes) >= 100 * KIND_COUNT_READING_SHARE / 2, len(kind_yes)
     batches = tune_batches(random.Random(1), processor, 2)
     text_only = [next(batches)[0].pixel_values is None for _ in range(2 * READING_EVERY)]
     assert text_only == [(i + 1) % READING_EVERY == 0 for i in range(2 * READING_EVERY)]

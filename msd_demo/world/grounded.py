@@ -81,6 +81,16 @@ def count_answer(rng: random.Random, scene: Scene, training: bool = False) -> tu
     (TRAIN_PRESENT_COUNT_SHARE) of the colours and kinds asked about are ones that are there."""
     topic = rng.choice(("all", "colour", "kind"))
     present = training and topic != "all" and rng.random() < TRAIN_PRESENT_COUNT_SHARE
+    return _count_of(rng, scene, topic, present)
+
+
+def present_kind_count_answer(rng: random.Random, scene: Scene) -> tuple[dict, str]:
+    """A count of one kind that is there: its checks beside the listed shapes say " yes" about two times in five,
+    so a model must compare the listed kind with the asked one (counting a kind, session 28)."""
+    return _count_of(rng, scene, "kind", True)
+
+
+def _count_of(rng: random.Random, scene: Scene, topic: str, present: bool) -> tuple[dict, str]:
     if topic == "all":
         total = len(scene.objects)
         noun = "shape" if total == 1 else "shapes"
