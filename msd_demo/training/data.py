@@ -102,7 +102,8 @@ READING_KINDS = ("count", "colour", "where", "exists", "motion")  # the kinds wh
 READING_EVERY = 5  # in the target's tune, every fifth batch is a reading batch (text only: cheap)
 # Of the reading samples, this share count a kind that is there. A count about a kind was one reading sample in 75,
 # a quarter of its checks " yes", and the target never learnt the check (it says " no" beside every shape); 300
-# steps of such counts alone taught it (session 28's probe, the model card).
+# steps of such counts alone taught it (session 28's probe, the model card); a 600-step tune at this share (about 580
+# of them) did not yet.
 KIND_COUNT_READING_SHARE = 0.3
 
 

@@ -216,11 +216,12 @@ def reading_shares(reading: dict[str, list[tuple[bool, bool]]], forced: dict[str
     shares = {}
     for kind, pairs in reading.items():
         right_lists = [ok for seen, ok in pairs if seen]
+        decided = (checks or {}).get(kind, [])
         shares[kind] = {"answers": len(pairs), "list_right": len(right_lists) / len(pairs),
-                        "right_given_list": sum(right_lists) / len(right_lists) if right_lists else None,
+                        "right_given_list": _share(right_lists),
                         "right_given_true_list": sum(forced[kind]) / len(forced[kind]),
-                        "checks_right": _share([ok for _, ok in (checks or {}).get(kind, [])]),
-                        "yes_checks_right": _share([ok for yes, ok in (checks or {}).get(kind, []) if yes])}
+                        "checks_right": _share([ok for _, ok in decided]),
+                        "yes_checks_right": _share([ok for yes, ok in decided if yes])}
     return shares
 
 

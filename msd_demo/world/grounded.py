@@ -23,8 +23,8 @@ ABSENT_SHARE = 0.15  # where and colour questions about a shape that is not ther
 # Training only (`training=True`; the eval's held-out questions are drawn as before, rng call for rng call):
 # most absent shapes asked about share a colour or a kind with a listed one, so no single attribute decides a check.
 # TRAIN_PRESENT_COUNT_SHARE of the counts training asks about a colour or kind are about one that is there (a check
-# says " yes" in about one in four of a count's checks otherwise). Session 27 tried 0.5: count fell 80 -> 73% with
-# checks no better (85% right given the true list), so session 28 tuned with it off.
+# says " yes" in about one in four of a count's checks otherwise). Session 27 tried 0.5 and its count looked 7 points
+# down; session 28 found that was two samples of questions, not the share, but tuned with it off to be sure.
 TRAIN_PRESENT_COUNT_SHARE = 0.0
 TRAIN_NEAR_ABSENT_SHARE = 0.7
 CHECK = re.compile(r" \((?:is it [^)]*|\w+)\)")  # what `check` writes beside a listed shape, and a count's " (two)"
