@@ -222,6 +222,25 @@ def test_grounded_answers_first_say_what_is_seen_then_answer_exactly():
                 assert answer.split(". ")[-1].startswith("Yes") == any(s.name == name for s in scene.objects)
 
 
+def test_an_empty_picture_is_drawn_empty_and_every_answer_says_no_shape_is_there():
+    rng = random.Random(15)
+    for renderer in ("train", "heldout"):
+        for kind in ("describe", "count", "colour", "where", "exists"):
+            example = sample_robust_example(rng, "heldout", kind, renderer, empty=True)
+            assert example.scene.objects == ()
+            pixels = np.asarray(example.media[0].convert("RGB"), dtype=float).reshape(-1, 3)
+            assert np.abs(pixels - np.median(pixels, axis=0)).max(axis=1).mean() < 12, "nothing but background and noise"
+            if kind == "describe":
+                assert re.fullmatch(r"There are no shapes on an? [a-z ]+ background\.", example.answer), example.answer
+                continue
+            assert example.answer.startswith("I see no shapes. ") and "(" not in example.answer, example.answer
+            assert re.search(r"(there are no|there is no) [a-z ]+\.$", example.answer, re.IGNORECASE), example.answer
+            if kind == "exists":
+                assert "No, there is no" in example.answer
+    with pytest.raises(ValueError, match="min_objects"):
+        sample_varied_scene(rng, "train", min_objects=-1)
+
+
 def test_each_listed_shape_is_checked_against_what_the_question_asks():
     rng = random.Random(12)
     for _ in range(60):

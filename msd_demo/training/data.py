@@ -82,6 +82,11 @@ def video_share() -> float:
     return sum(KIND_WEIGHTS[k] for k in VIDEO_KINDS) / sum(KIND_WEIGHTS[k] for k in KIND_WEIGHTS if k != OFF_TOPIC)
 
 
+# Of image samples, this share holds no shape at all ("I see no shapes."). Before session 30 every training picture
+# held a shape, and a blank or out-of-world picture (a grey strip, one transparent pixel) was described as shapes.
+EMPTY_PICTURE_SHARE = 0.05
+
+
 def vlm_batches(rng: random.Random, processor, batch_size: int) -> Iterator[list[Sample]]:
     """Batches all of images or all of videos, so short image samples are never padded to video length.
 
@@ -92,22 +97,25 @@ def vlm_batches(rng: random.Random, processor, batch_size: int) -> Iterator[list
         video = rng.random() < video_share()
         count = max(1, batch_size // 2) if video else batch_size
         examples = [
-            sample_robust_example(rng, "train", sample_kind(rng, video), video_frames=VIDEO_FRAMES, video=video)
+            sample_robust_example(rng, "train", sample_kind(rng, video), video_frames=VIDEO_FRAMES, video=video,
+                                  empty=not video and rng.random() < EMPTY_PICTURE_SHARE)
             for _ in range(count)
         ]
         yield [make_sample(processor, e.question, e.answer, example_media(e)) for e in examples]
 
 
 READING_KINDS = ("count", "colour", "where", "exists", "motion")  # the kinds whose answer reads its own list
-# In the target's tune, every third batch is a reading batch (text only: cheap). Every fifth, with three in ten of
-# them counts of a kind, gave a 600-step tune about 580 such counts and did not teach the check (session 28).
-READING_EVERY = 3
+# In the target's tune, every fourth batch is a reading batch (text only: cheap). Every fifth, with three in ten of
+# them counts of a kind, gave a 600-step tune about 580 such counts and did not teach the check (session 28); every
+# third, at three in four, lifted count and cost exists, motion and off-topic a few points (session 29). Session 30
+# continued session 29's tune between the two.
+READING_EVERY = 4
 # Of the reading samples, this share count a kind that is there. A count about a kind was one reading sample in 75,
 # a quarter of its checks " yes", and the target never learnt the check (it says " no" beside every shape); 300
 # steps of such counts alone (about 4800) taught it (session 28's probe, the model card). At this share and
 # READING_EVERY a 1200-step tune sees about as many, and still did not (session 29: its " yes" checks 34% right,
 # count 74 -> 80% but exists, motion and off-topic lower; not shipped, the model card).
-KIND_COUNT_READING_SHARE = 0.75
+KIND_COUNT_READING_SHARE = 0.6
 
 
 def list_end(answer: str) -> int:

@@ -2,7 +2,8 @@
 
 Held-out phrasings x {training renderer, held-out renderer} x aspect ratios {1:1, 3:1, 1:3}, N examples per
 kind and cell, on held-out scenes (shades and resolutions training never saw), greedy decoding; plus the
-share of held-out off-topic requests answered with the fixed answer. Scoring reads the facts an answer
+share of held-out off-topic requests answered with the fixed answer, and of questions about empty pictures (no shape
+at all) answered exactly ("I see no shapes. ..."). Scoring reads the facts an answer
 states (scoring.py), so the old answer forms (the shipped target's) and the grounded ones are scored alike.
 
 Seeing and reading, for the kinds whose answer first lists what is seen ("I see ..."): how often the list is
@@ -38,7 +39,7 @@ from msd_demo.training.scoring import (
     sees_right,
     shape_confusions,
 )
-from msd_demo.world import KINDS, Example
+from msd_demo.world import IMAGE_KINDS, KINDS, Example
 from msd_demo.world.grounded import CHECK, i_see
 from msd_demo.world.robust import OFF_TOPIC, RENDERERS, ROBUST_KINDS, sample_robust_example
 from msd_demo.world.variety import sample_varied_scene
@@ -52,6 +53,7 @@ MAX_NEW_TOKENS = {  # each above the longest held-out answer of its kind (checks
 }
 COPY_PROBE_LISTS = 32
 _VERDICT = re.compile(r"\? (yes|no)\b")  # a check's verdict, after its question
+EMPTY_PER_KIND = 20  # held-out questions about an empty picture, per image kind, measured with the off-topic requests
 CONCLUSION_TOKENS = 48  # what follows the last list: motion's "The <name> is at ... so it moves <way>." is the longest
 
 
@@ -63,6 +65,13 @@ def off_topic_tasks(rng: random.Random, examples: int) -> list[Example]:
     """Held-out off-topic requests over pictures and videos of every renderer and aspect ratio."""
     cells = [(r, a) for r in RENDERERS for a in ASPECTS.values()]
     return [sample_robust_example(rng, "heldout", OFF_TOPIC, *cells[i % len(cells)], VIDEO_FRAMES) for i in range(examples)]
+
+
+def empty_tasks(rng: random.Random, per_kind: int) -> list[Example]:
+    """Held-out questions of every image kind about pictures that hold no shape, over renderers and aspect ratios."""
+    cells = [(r, a) for r in RENDERERS for a in ASPECTS.values()]
+    return [sample_robust_example(rng, "heldout", kind, *cells[i % len(cells)], empty=True)
+            for kind in IMAGE_KINDS for i in range(per_kind)]
 
 
 def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, max_new_tokens: int | None = None,
@@ -123,14 +132,24 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
         fixed = list(map(gives_off_topic_answer, answers))
         missed = [{"question": t.question, "answer": a} for t, a, ok in zip(tasks, answers, fixed) if not ok]
         samples.append({"kind": OFF_TOPIC, "question": tasks[0].question, "answer": answers[0]})
+    empty, empty_missed = measure_empty(model, processor, rng, batch_size, budget) if OFF_TOPIC in measured else (None, [])
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
             "cells": cells, "off_topic": sum(fixed) / len(tasks) if fixed else None,
             "reading": reading_shares(reading, forced, checks), "copy_probe": copying,
             "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()},
             "refused_questions": refused_questions, "seeing_errors": seeing,
             "shape_confusions": dict(confusions.most_common()),
-            "off_topic_missed": missed,
+            "off_topic_missed": missed, "empty": empty, "empty_missed": empty_missed,
             "samples": samples}
+
+
+def measure_empty(model, processor, rng: random.Random, batch_size: int, budget) -> tuple[dict[str, float], list[dict]]:
+    """Per image kind, the share of questions about an empty picture answered exactly as the world does, and the misses."""
+    tasks = empty_tasks(rng, EMPTY_PER_KIND)
+    answers = greedy_answers(model, processor.tokenizer, task_prompts(processor, tasks), budget("count"), batch_size, "eval empty")
+    right = [a.strip() == t.answer for t, a in zip(tasks, answers)]
+    shares = {kind: _share([ok for t, ok in zip(tasks, right) if t.kind == kind]) for kind in IMAGE_KINDS}
+    return shares, [{"kind": t.kind, "question": t.question, "answer": a} for t, a, ok in zip(tasks, answers, right) if not ok]
 
 
 _PER_KIND = ("cells", "reading", "refused", "refused_questions", "seeing_errors")
@@ -138,7 +157,8 @@ _PER_KIND = ("cells", "reading", "refused", "refused_questions", "seeing_errors"
 
 def merge(parts: list[dict]) -> dict:
     """One eval's result from the results of its parts (measure's `kinds`), each kind measured in one part."""
-    result = {**parts[0], "samples": [], "off_topic_missed": [], "off_topic": None, "cpu_minutes": 0.0}
+    result = {**parts[0], "samples": [], "off_topic_missed": [], "off_topic": None, "empty": None, "empty_missed": [],
+              "cpu_minutes": 0.0}
     result.update({key: {} for key in _PER_KIND})
     confusions: Counter[str] = Counter()
     for part in parts:
@@ -150,8 +170,10 @@ def merge(parts: list[dict]) -> dict:
         result["samples"] += part.get("samples", [])
         result["off_topic_missed"] += part.get("off_topic_missed", [])
         result["cpu_minutes"] = round(result["cpu_minutes"] + part.get("cpu_minutes", 0.0), 1)
-        if part.get("off_topic") is not None:
-            result["off_topic"] = part["off_topic"]
+        result["empty_missed"] += part.get("empty_missed", [])
+        for key in ("off_topic", "empty"):
+            if part.get(key) is not None:
+                result[key] = part[key]
     result["cells"] = {kind: result["cells"][kind] for kind in KINDS if kind in result["cells"]}  # the table's order
     result["shape_confusions"] = dict(confusions.most_common())
     result["command"] = " + ".join(part.get("command", "?") for part in parts)
@@ -244,6 +266,9 @@ def table(result: dict) -> str:
         lines.append(f"| {kind} | " + " | ".join(f"{v:.0%}" for v in values) + f" | {sum(values) / len(values):.0%} |")
     if result["off_topic"] is not None:
         lines.append(f"\nOff-topic requests answered with the fixed answer: {result['off_topic']:.0%} of {result['off_topic_requests']}.")
+    if result.get("empty"):
+        shares = ", ".join(f"{kind} {share:.0%}" for kind, share in result["empty"].items())
+        lines.append(f"Questions about an empty picture answered exactly (\"I see no shapes. ...\"), {EMPTY_PER_KIND} per kind: {shares}.")
     if result.get("refused"):
         shares = ", ".join(f"{kind} {share:.0%}" for kind, share in result["refused"].items())
         lines.append(f"Questions about the world answered with the off-topic answer instead: {shares}.")

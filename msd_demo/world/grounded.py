@@ -91,6 +91,7 @@ def present_kind_count_answer(rng: random.Random, scene: Scene) -> tuple[dict, s
 
 
 def _count_of(rng: random.Random, scene: Scene, topic: str, present: bool) -> tuple[dict, str]:
+    present = present and bool(scene.objects)  # nothing is there to ask about in an empty picture
     if topic == "all":
         total = len(scene.objects)
         noun = "shape" if total == 1 else "shapes"
@@ -99,10 +100,14 @@ def _count_of(rng: random.Random, scene: Scene, topic: str, present: bool) -> tu
         return {"things": "shapes"}, f"{seen} So there {verb} {number_word(total)} {noun}."
     if topic == "colour":
         colour = rng.choice(sorted({s.colour for s in scene.objects}) if present else contrasting_colours(scene.background_name))
+        if not scene.objects:
+            return {"things": f"{colour} shapes"}, f"{i_see(())} So there are no {colour} shapes."
         counted = [s.colour == colour for s in scene.objects]
         claim = _count_claim(sum(counted), f"{colour} shape", f"{colour} shapes", (colour, colour))
         return {"things": f"{colour} shapes"}, f"{_tallied(scene.objects, colour, counted)} {claim}"
     kind = rng.choice(sorted({s.kind for s in scene.objects}) if present else SHAPES)
+    if not scene.objects:
+        return {"things": plural(kind)}, f"{i_see(())} So there are no {plural(kind)}."
     counted = [s.kind == kind for s in scene.objects]
     claim = _count_claim(sum(counted), kind, plural(kind), (with_article(kind), plural(kind)))
     return {"things": plural(kind)}, f"{_tallied(scene.objects, with_article(kind), counted)} {claim}"
@@ -112,7 +117,7 @@ def colour_answer(rng: random.Random, scene: Scene, training: bool = False) -> t
     """The colour of the <kind> at <place>; now and then a kind and place where nothing of that kind is (`training`
     asks nothing differently here: the argument keeps the image kinds' answers one signature)."""
     taken = {(s.kind, s.position) for s in scene.objects}
-    if rng.random() < ABSENT_SHARE:
+    if not scene.objects or rng.random() < ABSENT_SHARE:
         kind, position = rng.choice([(k, p) for k in SHAPES for p in POSITIONS if (k, p) not in taken])
     else:
         shape = rng.choice(scene.objects)
@@ -136,8 +141,8 @@ def _absent_name(rng: random.Random, scene: Scene, training: bool = False) -> st
 
 
 def where_answer(rng: random.Random, scene: Scene, training: bool = False) -> tuple[dict, str]:
-    """Where the <colour> <kind> is; now and then one that is not there."""
-    if rng.random() < ABSENT_SHARE:
+    """Where the <colour> <kind> is; now and then one that is not there (always, in an empty picture)."""
+    if not scene.objects or rng.random() < ABSENT_SHARE:
         name = _absent_name(rng, scene, training)
         return {"name": name}, f"{i_see_checked(scene.objects, name)} There is no {name}."
     shape = rng.choice(scene.objects)
@@ -145,8 +150,8 @@ def where_answer(rng: random.Random, scene: Scene, training: bool = False) -> tu
 
 
 def exists_answer(rng: random.Random, scene: Scene, training: bool = False) -> tuple[dict, str]:
-    """Half yes (a shape that is there, and where), half no."""
-    if rng.random() < 0.5:
+    """Half yes (a shape that is there, and where), half no (always no in an empty picture)."""
+    if scene.objects and rng.random() < 0.5:
         shape = rng.choice(scene.objects)
         name, conclusion = shape.name, f"Yes, there is {seen_phrase(shape)}."
     else:

@@ -84,18 +84,22 @@ def draw_media(rng: random.Random, scene, renderer: str, video_frames: int | Non
 
 def sample_robust_example(
     rng: random.Random, split: str = "train", kind: str | None = None, renderer: str = "train",
-    aspect: float | None = None, video_frames: int | None = None, video: bool | None = None,
+    aspect: float | None = None, video_frames: int | None = None, video: bool | None = None, empty: bool = False,
 ) -> Example:
     """A varied picture or video with a question of `kind` (random when None) in a phrasing of `split` and
     its grounded answer; off-topic requests get OFF_TOPIC_ANSWER whatever the media (a video when `video`,
-    a picture when not, either when None)."""
+    a picture when not, either when None). An `empty` picture holds no shape (a video always holds some)."""
     check_split(split)
     kind = rng.choice(ROBUST_KINDS) if kind is None else kind
     if kind not in ROBUST_KINDS:
         raise ValueError(f"unknown question kind {kind!r}; allowed: {', '.join(ROBUST_KINDS)}")
     if kind != OFF_TOPIC or video is None:
         video = kind in VIDEO_KINDS or (kind == OFF_TOPIC and rng.random() < OFF_TOPIC_VIDEO_SHARE)
-    scene = sample_varied_video(rng, split, kind, aspect) if video else sample_varied_scene(rng, split, aspect=aspect)
+    if video:
+        scene = sample_varied_video(rng, split, kind, aspect)
+    else:
+        fewest = 0 if empty else 1
+        scene = sample_varied_scene(rng, split, min_objects=fewest, max_objects=fewest if empty else 6, aspect=aspect)
     if kind == OFF_TOPIC:
         question, answer = off_topic_request(rng, split), OFF_TOPIC_ANSWER
     else:

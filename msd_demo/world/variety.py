@@ -72,9 +72,9 @@ def sample_varied_scene(
     widest: float = MAX_ASPECT,
 ) -> Scene:
     """A scene on any background family and aspect ratio of the split (a fixed `aspect` when given, else one
-    between 1/widest and widest)."""
-    if not 1 <= min_objects <= max_objects <= 9:
-        raise ValueError(f"need 1 <= min_objects <= max_objects <= 9, got {min_objects}, {max_objects}")
+    between 1/widest and widest); min_objects 0 allows an empty picture."""
+    if not 0 <= min_objects <= max_objects <= 9:
+        raise ValueError(f"need 0 <= min_objects <= max_objects <= 9, got {min_objects}, {max_objects}")
     width, height = rng.choice(varied_resolutions(split, aspect, widest))
     background_name, background = rng.choice(varied_backgrounds(split))
     cells = rng.sample(range(9), rng.randint(min_objects, max_objects))
