@@ -59,12 +59,13 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
     assert all(0 <= shares["right_given_true_list"] <= 1 for shares in measured["reading"].values())  # reading alone
     assert all(0 <= shares["checks_right"] <= 1 for kind, shares in measured["reading"].items() if kind != "count")
     assert len(measured["off_topic_missed"]) == round((1 - measured["off_topic"]) * measured["off_topic_requests"])
+    assert set(measured["empty"]) == {"describe", "count", "colour", "where", "exists"}  # questions about an empty picture
     # The eval in two parts run apart (as two cores can), merged: the very figures of the whole run.
     parts = [robustness.measure(tmp_path / "target", 1, 2, max_new_tokens=8, kinds=kinds)
              for kinds in (("describe", "count", "colour", "where"), ("exists", "describe_video", "motion", "off_topic"))]
     assert parts[0]["off_topic"] is None and set(parts[1]["cells"]) == {"exists", "describe_video", "motion"}
     merged = robustness.merge(parts)
-    for key in ("cells", "off_topic", "reading", "refused", "seeing_errors", "shape_confusions", "copy_probe"):
+    for key in ("cells", "off_topic", "empty", "reading", "refused", "seeing_errors", "shape_confusions", "copy_probe"):
         assert merged[key] == measured[key], key
     for name, per_pass in (("vispec", 1), ("vispec-no-adaptor", 1), ("flash", 2), ("flash-no-compression", 2), ("flash-one-token", 1)):
         head = load_head(tmp_path / name, torch.device("cpu"), torch.float32)  # the vision_heads stage ran (quick)
