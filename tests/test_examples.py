@@ -20,15 +20,11 @@ MAX_NEW_TOKENS = max(ROBUST_BUDGETS.values())  # the eval's budgets, each above 
 # Examples the shipped target still answers wrong (issue 21 is open), with what it says instead. Each is
 # expected to fail, strictly: a retrained target that gets one right fails the test until it leaves this list.
 WRONG_TODAY: dict[str, str] = {
-    "shapes_4.png:exists": "... an orange star (is it the orange square? yes) at the bottom middle ... Yes, there is an "
-                           "orange square at the bottom middle.",
-    "video_1.mp4:describe_video": "... Then the green star moves from the top middle to the top middle, so it moves right. "
-                                  "Then the green star moves from the top middle to the top left, so it moves left.",
-    "video_2.mp4:motion": "At the start, I see a green star (is it the green circle? yes) at the top left, a green circle "
-                          "(is it the green circle? no) at the top right ... so it moves right.",
-    "video_3.mp4:describe_video": "... Then the green circle at the bottom right disappears. Then the green circle moves "
-                                  "from the bottom right to the bottom right, so it moves left.",
-    "visitor_wide.png:where": "... a green square (is it the black star? no) at the bottom left. There is no black star.",
+    "video_1.mp4:describe_video": "... There is a small green star at the bottom middle. Then the green star moves from "
+                                  "the top middle to the top left, so it moves left.",
+    "video_3.mp4:describe_video": "... Then the green circle at the top right disappears. Then the green circle moves "
+                                  "from the bottom right to the top right, so it moves up.",
+    "visitor_wide.png:where": "... a yellow star (is it the black star? no) at the middle left ... There is no black star.",
 }
 
 
