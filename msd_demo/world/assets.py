@@ -3,7 +3,7 @@
 World images and videos come from the heldout split, so the shipped models have never seen their sizes or
 background shades. A visitor's examples (issue 21) follow them, on the app's second page: pictures and a
 video drawn by the held-out renderer (render_heldout.py, code training never ran) at wide, tall and square
-aspect ratios, asked in held-out phrasings, with grounded answers, and an off-topic request. Three procedurally drawn
+aspect ratios, asked in held-out phrasings, with grounded answers, an off-topic request, and a picture with no shape. Three procedurally drawn
 off-distribution images show what the tiny models do outside their world. The jsonl files list them with
 prompts: examples.jsonl for the app's examples, suite.jsonl for `python -m msd_demo bench --suite`. Rows
 from the world carry their exact expected `answer` (and `kind`, which says what of it must match).
@@ -49,6 +49,7 @@ VISITOR_SEED = SEED + 21  # its own stream: the first examples' rows and files s
 VISITOR_PLAN = (("visitor_wide.png", 3.0, 5, "where"), ("visitor_tall.png", 1 / 3, 4, "count"),
                 ("visitor_square.png", 1.0, 3, "describe"))
 VISITOR_VIDEO = "visitor_video.mp4"
+VISITOR_BLANK = "visitor_blank.png"  # a picture with no shape at all: the answer says so instead of inventing shapes
 DESCRIBE_PROMPT = "Describe the picture in detail."
 DESCRIBE_VIDEO_PROMPT = "Describe the video in detail."
 
@@ -142,6 +143,10 @@ def write_visitor_examples(out: Path, rng: random.Random) -> list[dict]:
     slots, answer = grounded_answer(rng, "motion", video)
     rows.append({"video": VISITOR_VIDEO, "prompt": phrase(rng, "motion", "heldout", **slots), "kind": "motion", "answer": answer})
     rows.append({"image": VISITOR_PLAN[0][0], "prompt": off_topic_request(rng, "heldout"), "kind": OFF_TOPIC, "answer": OFF_TOPIC_ANSWER})
+    blank = sample_varied_scene(rng, "heldout", 0, 0)
+    render_heldout_scene(blank, clean_heldout_style(rng, blank)).save(out / VISITOR_BLANK)
+    slots, answer = grounded_answer(rng, "count", blank)
+    rows.append({"image": VISITOR_BLANK, "prompt": phrase(rng, "count", "heldout", **slots), "kind": "count", "answer": answer})
     return rows
 
 
