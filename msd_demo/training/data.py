@@ -112,9 +112,9 @@ READING_KINDS = ("count", "colour", "where", "exists", "motion")  # the kinds wh
 READING_EVERY = 4
 # Of the reading samples, this share count a kind that is there. A count about a kind was one reading sample in 75,
 # a quarter of its checks " yes", and the target never learnt the check (it says " no" beside every shape); 300
-# steps of such counts alone (about 4800) taught it (session 28's probe, the model card). At this share and
-# READING_EVERY a 1200-step tune sees about as many, and still did not (session 29: its " yes" checks 34% right,
-# count 74 -> 80% but exists, motion and off-topic lower; not shipped, the model card).
+# steps of such counts alone (about 4800) taught it (session 28's probe, the model card). A 1200-step tune at 0.75,
+# a reading batch every third, did not yet (session 29: " yes" checks 34% right); session 30's at 0.6 on top of it
+# did (75%; count 80 -> 87% at 100 per cell, the model card).
 KIND_COUNT_READING_SHARE = 0.6
 
 

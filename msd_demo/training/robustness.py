@@ -61,16 +61,18 @@ def cell_tasks(rng: random.Random, kind: str, renderer: str, aspect: float, exam
     return [sample_robust_example(rng, "heldout", kind, renderer, aspect, VIDEO_FRAMES) for _ in range(examples)]
 
 
+MEDIA_CELLS = [(r, a) for r in RENDERERS for a in ASPECTS.values()]  # (renderer, aspect) of every cell, in order
+
+
 def off_topic_tasks(rng: random.Random, examples: int) -> list[Example]:
     """Held-out off-topic requests over pictures and videos of every renderer and aspect ratio."""
-    cells = [(r, a) for r in RENDERERS for a in ASPECTS.values()]
-    return [sample_robust_example(rng, "heldout", OFF_TOPIC, *cells[i % len(cells)], VIDEO_FRAMES) for i in range(examples)]
+    return [sample_robust_example(rng, "heldout", OFF_TOPIC, *MEDIA_CELLS[i % len(MEDIA_CELLS)], VIDEO_FRAMES)
+            for i in range(examples)]
 
 
 def empty_tasks(rng: random.Random, per_kind: int) -> list[Example]:
     """Held-out questions of every image kind about pictures that hold no shape, over renderers and aspect ratios."""
-    cells = [(r, a) for r in RENDERERS for a in ASPECTS.values()]
-    return [sample_robust_example(rng, "heldout", kind, *cells[i % len(cells)], empty=True)
+    return [sample_robust_example(rng, "heldout", kind, *MEDIA_CELLS[i % len(MEDIA_CELLS)], empty=True)
             for kind in IMAGE_KINDS for i in range(per_kind)]
 
 

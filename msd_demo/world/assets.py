@@ -4,8 +4,7 @@ World images and videos come from the heldout split, so the shipped models have 
 background shades. A visitor's examples (issue 21) follow them, on the app's second page: pictures and a
 video drawn by the held-out renderer (render_heldout.py, code training never ran) at wide, tall and square
 aspect ratios, asked in held-out phrasings, with grounded answers, an off-topic request, and a picture with no shape.
-Three procedurally drawn
-off-distribution images show what the tiny models do outside their world. The jsonl files list them with
+Three procedurally drawn off-distribution images show what the tiny models do outside their world. The jsonl files list them with
 prompts: examples.jsonl for the app's examples, suite.jsonl for `python -m msd_demo bench --suite`. Rows
 from the world carry their exact expected `answer` (and `kind`, which says what of it must match).
 """

@@ -100,17 +100,15 @@ def _count_of(rng: random.Random, scene: Scene, topic: str, present: bool) -> tu
         return {"things": "shapes"}, f"{seen} So there {verb} {number_word(total)} {noun}."
     if topic == "colour":
         colour = rng.choice(sorted({s.colour for s in scene.objects}) if present else contrasting_colours(scene.background_name))
-        if not scene.objects:
-            return {"things": f"{colour} shapes"}, f"{i_see(())} So there are no {colour} shapes."
         counted = [s.colour == colour for s in scene.objects]
-        claim = _count_claim(sum(counted), f"{colour} shape", f"{colour} shapes", (colour, colour))
-        return {"things": f"{colour} shapes"}, f"{_tallied(scene.objects, colour, counted)} {claim}"
-    kind = rng.choice(sorted({s.kind for s in scene.objects}) if present else SHAPES)
-    if not scene.objects:
-        return {"things": plural(kind)}, f"{i_see(())} So there are no {plural(kind)}."
-    counted = [s.kind == kind for s in scene.objects]
-    claim = _count_claim(sum(counted), kind, plural(kind), (with_article(kind), plural(kind)))
-    return {"things": plural(kind)}, f"{_tallied(scene.objects, with_article(kind), counted)} {claim}"
+        asked, noun, nouns, which = colour, f"{colour} shape", f"{colour} shapes", (colour, colour)
+    else:
+        kind = rng.choice(sorted({s.kind for s in scene.objects}) if present else SHAPES)
+        counted = [s.kind == kind for s in scene.objects]
+        asked, noun, nouns, which = with_article(kind), kind, plural(kind), (with_article(kind), plural(kind))
+    # "None of them is ..." needs a list to refer to; after "I see no shapes." the claim stands alone.
+    claim = _count_claim(sum(counted), noun, nouns, which) if counted else f"So there are no {nouns}."
+    return {"things": nouns}, f"{_tallied(scene.objects, asked, counted)} {claim}"
 
 
 def colour_answer(rng: random.Random, scene: Scene, training: bool = False) -> tuple[dict, str]:

@@ -97,9 +97,10 @@ def sample_robust_example(
         video = kind in VIDEO_KINDS or (kind == OFF_TOPIC and rng.random() < OFF_TOPIC_VIDEO_SHARE)
     if video:
         scene = sample_varied_video(rng, split, kind, aspect)
+    elif empty:
+        scene = sample_varied_scene(rng, split, min_objects=0, max_objects=0, aspect=aspect)
     else:
-        fewest = 0 if empty else 1
-        scene = sample_varied_scene(rng, split, min_objects=fewest, max_objects=fewest if empty else 6, aspect=aspect)
+        scene = sample_varied_scene(rng, split, aspect=aspect)
     if kind == OFF_TOPIC:
         question, answer = off_topic_request(rng, split), OFF_TOPIC_ANSWER
     else:
