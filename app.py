@@ -54,7 +54,8 @@ def settings_controls():
     gamma = gr.Slider(1, LIMITS.max_gamma, value=DEFAULTS.gamma, step=1, label="gamma (draft length)")
     temperature = gr.Slider(0, LIMITS.max_temperature, value=DEFAULTS.temperature, step=0.05,
                             label="temperature (0 = greedy)")
-    max_new_tokens = gr.Slider(1, LIMITS.max_new_tokens, value=DEFAULTS.max_new_tokens, step=1, label="max new tokens")
+    max_new_tokens = gr.Slider(1, LIMITS.max_new_tokens, value=PRESETS[DEFAULTS.preset].default_max_new_tokens, step=1,
+                               label="max new tokens")
     seed = gr.Number(DEFAULTS.seed, precision=0, label="seed")
     return preset, preset_description, drafter, description, gamma, temperature, max_new_tokens, seed
 
@@ -183,6 +184,7 @@ with gr.Blocks(title="MSD Demo: speculative decoding, seen and measured") as dem
     demo.unload(replay_wiring.end_session)
     preset.change(wiring.drafter_choices, preset, drafter, api_visibility="private")
     preset.change(wiring.preset_description, preset, preset_description, api_visibility="private")
+    preset.change(wiring.answer_tokens, preset, max_new_tokens, api_visibility="private")
     drafter.change(wiring.drafter_description, drafter, description, api_visibility="private")
     drafter.change(wiring.tree_shape_for, [preset, drafter], [top_k, depth, nodes], api_visibility="private")
     image.change(wiring.keep_one_media, image, video, api_visibility="private")

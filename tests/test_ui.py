@@ -6,7 +6,8 @@ import pytest
 
 from msd_demo.engine.events import Candidate, DraftToken, Step, Token
 from msd_demo.errors import UserInputError
-from msd_demo.ui import handler, plots
+from msd_demo.presets.catalog import HUB_PRESETS, TINY_ANSWER_TOKENS
+from msd_demo.ui import handler, plots, wiring
 from msd_demo.ui.examples import ASSETS_DIR, example_rows
 from msd_demo.ui.gpu import gpu_seconds, on_gpu
 from msd_demo.ui.inspector import first_step_to_inspect, inspector_html
@@ -200,3 +201,10 @@ def test_the_verdict_says_where_greedy_outputs_differ_and_names_reduced_precisio
     bf16 = outputs_verdict(comparison([5, 9]), greedy=True, finished=False, precision="bfloat16")
     assert bf16.startswith("differs after token 1 (bfloat16:") and "near-tie" in bf16
     assert outputs_verdict(comparison([5, 9]), greedy=False, finished=True).startswith("sampled")
+
+
+def test_the_max_new_tokens_default_follows_the_preset():
+    """The tiny target's grounded answers are long (a motion answer lists two frames): its default leaves room
+    for them; a hub preset keeps 128, which ZeroGPU's duration request grows with."""
+    assert wiring.answer_tokens("tiny") == TINY_ANSWER_TOKENS > 128
+    assert all(wiring.answer_tokens(preset.name) == 128 for preset in HUB_PRESETS)

@@ -13,6 +13,7 @@ from transformers import AutoProcessor
 from msd_demo.inputs.media import Media
 from msd_demo.inputs.prompt import build_prompt
 from msd_demo.inputs.square import PAD_SWITCH, enable_pad_to_square, pad_to_square, pads_to_square
+from msd_demo.presets.catalog import MODELS_DIR
 from msd_demo.training import robustness
 from msd_demo.training.data import blind_question
 from msd_demo.training.scoring import is_right, listed_and_true, seeing_errors, seen_lists, sees_right, shape_confusions
@@ -372,3 +373,14 @@ def test_the_pad_switch_is_off_unless_set_and_travels_with_a_saved_processor(tmp
 
 def torch_equal(a, b) -> bool:
     return a.shape == b.shape and bool((a == b).all())
+
+
+def test_the_evals_budgets_hold_the_longest_held_out_answer_of_each_kind():
+    """robustness.MAX_NEW_TOKENS caps each kind's answers in the eval, and the app's default is above them all:
+    a right answer must never be cut before it says what it answers."""
+    tokenizer = AutoProcessor.from_pretrained(MODELS_DIR / "target").tokenizer
+    rng = random.Random(15)
+    for kind in ROBUST_KINDS:
+        longest = max(len(tokenizer(sample_robust_example(rng, "heldout", kind, video_frames=2).answer).input_ids)
+                      for _ in range(150))
+        assert longest + 1 <= robustness.MAX_NEW_TOKENS[kind], (kind, longest)  # and its EOS

@@ -45,7 +45,8 @@ def _add_decoding_arguments(parser):
     parser.add_argument("--gamma", type=int, default=None, help="draft length (default 4)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
     parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--max-new-tokens", type=int, default=None, help="default 128")
+    parser.add_argument("--max-new-tokens", type=int, default=None,
+                        help="default: run, the preset's (tiny 320: its grounded answers are long; hub presets 128); bench 128")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tree", action="store_true", help="draft EAGLE-2 trees instead of chains of gamma tokens")
     # Without any of these, --tree drafts the drafter's paper's tree where the preset names one (the released
@@ -58,11 +59,12 @@ def _add_decoding_arguments(parser):
                         help="stop a draft once its best path's cumulative q falls below this (0: never)")
 
 
-def decode_config(args, paper_tree: tuple[int, int, int] | None = None) -> DecodeConfig:
-    """paper_tree: (top_k, depth, nodes) the drafter's paper drafts, used when --tree comes without a shape."""
+def decode_config(args, paper_tree: tuple[int, int, int] | None = None, max_new_tokens: int | None = None) -> DecodeConfig:
+    """paper_tree: (top_k, depth, nodes) the drafter's paper drafts, used when --tree comes without a shape;
+    max_new_tokens: the cap when --max-new-tokens is not given (None: DecodeConfig's)."""
     sampling = SamplingConfig(temperature=args.temperature, top_p=args.top_p, seed=args.seed)
     tree = tree_config(args, paper_tree) if args.tree else None
-    given = {"max_new_tokens": args.max_new_tokens, "gamma": args.gamma}
+    given = {"max_new_tokens": args.max_new_tokens if args.max_new_tokens is not None else max_new_tokens, "gamma": args.gamma}
     return DecodeConfig(sampling=sampling, tree=tree, dynamic_threshold=args.dynamic_threshold,
                         **{name: value for name, value in given.items() if value is not None})
 

@@ -12,7 +12,8 @@ from msd_demo.presets.lineup import load_lineup
 
 def run_command(args) -> int:
     preset = get_preset(args.preset, args.models_dir)
-    config = decode_config(args, preset.tree_defaults.get(args.drafter))  # checked before any model is loaded
+    # Checked before any model is loaded; room for the preset's usual answer (the benchmark keeps DecodeConfig's 128).
+    config = decode_config(args, preset.tree_defaults.get(args.drafter), preset.default_max_new_tokens)
     frames = preset.video_frames
     media = load_image(args.image) if args.image else load_video(args.video, frames)
     request = Request(args.prompt, media, args.drafter, config)

@@ -55,6 +55,12 @@ class Preset:
     released_heads: dict[str, str] = field(default_factory=dict)
     # The tree a drafter drafts when a tree is asked for without its shape: drafter -> (top_k, depth, nodes).
     tree_defaults: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    # The app's and `run`'s default cap on new tokens: room for the target's usual answer (a run ends at EOS).
+    answer_tokens: int = 128
+
+    @property
+    def default_max_new_tokens(self) -> int:
+        return min(self.answer_tokens, LIMITS.max_new_tokens)
 
     @property
     def drafters(self) -> list[str]:
@@ -64,6 +70,11 @@ class Preset:
         if self.visual_words_file is None or not Path(self.visual_words_file).is_file():
             return frozenset()
         return frozenset(Path(self.visual_words_file).read_text().split())
+
+
+# The tiny target's grounded answers list what they see before answering: a motion answer lists the first and the
+# last frame (held-out answers up to about 290 tokens); 128 would cut three motion answers in four before the direction.
+TINY_ANSWER_TOKENS = 320
 
 
 def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
@@ -79,6 +90,7 @@ def tiny_preset(models_dir: str | Path = MODELS_DIR) -> Preset:
         size=_tiny_sizes(models_dir, heads),
         video_frames=6,
         visual_words_file=str(models_dir / "visual_words.txt"),
+        answer_tokens=TINY_ANSWER_TOKENS,
     )
 
 

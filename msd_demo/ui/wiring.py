@@ -119,6 +119,11 @@ def preset_description(preset: str) -> str:
     return f"*{chosen.description}. Size: {chosen.size}. Needs: {chosen.hardware}.*"
 
 
+def answer_tokens(preset: str) -> int:
+    """The preset's default cap on new tokens: its target's usual answer fits."""
+    return get_preset(preset, handler.models_dir()).default_max_new_tokens
+
+
 def drafter_description(drafter: str) -> str:
     return f"*{DRAFTER_DESCRIPTIONS.get(drafter, '')}*"
 
