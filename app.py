@@ -54,7 +54,7 @@ def settings_controls():
     gamma = gr.Slider(1, LIMITS.max_gamma, value=DEFAULTS.gamma, step=1, label="gamma (draft length)")
     temperature = gr.Slider(0, LIMITS.max_temperature, value=DEFAULTS.temperature, step=0.05,
                             label="temperature (0 = greedy)")
-    max_new_tokens = gr.Slider(1, LIMITS.max_new_tokens, value=PRESETS[DEFAULTS.preset].default_max_new_tokens, step=1,
+    max_new_tokens = gr.Slider(1, LIMITS.max_new_tokens, value=wiring.answer_tokens(DEFAULTS.preset), step=1,
                                label="max new tokens")
     seed = gr.Number(DEFAULTS.seed, precision=0, label="seed")
     return preset, preset_description, drafter, description, gamma, temperature, max_new_tokens, seed
