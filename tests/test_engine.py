@@ -20,8 +20,8 @@ def run_both(target, drafter, media, config):
     return reference, collect(speculative(target, QUESTION, media, drafter, config))
 
 
-def lineups(llava_lineup, qwen2vl):
-    """(target, {drafter name: drafter}) for the LLaVA and the Qwen2-VL families."""
+def lineups(llava_lineup, qwen2vl, tiles_lineup=None):
+    """(target, {drafter name: drafter}) for the LLaVA and the Qwen2-VL families (and LLaVA-NeXT, when given)."""
     llava = {name: llava_lineup.drafter(name) for name in DRAFTERS}
     qwen = {
         "model": ModelDrafter("model", qwen2vl["draft"]),
@@ -30,15 +30,18 @@ def lineups(llava_lineup, qwen2vl):
         "msd": HeadDrafter("msd", random_head(qwen2vl["target"].model), qwen2vl["target"]),
         "msd-no-decoupling": HeadDrafter("msd-no-decoupling", random_head(qwen2vl["target"].model, False), qwen2vl["target"]),
     }
-    return {"llava": (llava_lineup.target, llava), "qwen2vl": (qwen2vl["target"], qwen)}
+    families = {"llava": (llava_lineup.target, llava), "qwen2vl": (qwen2vl["target"], qwen)}
+    if tiles_lineup is not None:
+        families["llava-next"] = (tiles_lineup.target, {name: tiles_lineup.drafter(name) for name in DRAFTERS})
+    return families
 
 
-@pytest.mark.parametrize("family", ["llava", "qwen2vl"])
+@pytest.mark.parametrize("family", ["llava", "qwen2vl", "llava-next"])
 @pytest.mark.parametrize("drafter_name", DRAFTERS)
 @pytest.mark.parametrize("media", [IMAGE, VIDEO], ids=["image", "video"])
 @pytest.mark.sweep
-def test_greedy_speculative_equals_target_only(llava_lineup, qwen2vl, family, drafter_name, media):
-    target, drafters = lineups(llava_lineup, qwen2vl)[family]
+def test_greedy_speculative_equals_target_only(llava_lineup, qwen2vl, tiles_lineup, family, drafter_name, media):
+    target, drafters = lineups(llava_lineup, qwen2vl, tiles_lineup)[family]
     for gamma in (1, 3, 6):
         config = DecodeConfig(max_new_tokens=48, gamma=gamma)
         reference, run = run_both(target, drafters[drafter_name], media, config)

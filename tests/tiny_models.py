@@ -5,6 +5,7 @@ Qwen2.5-VL 7B and 3B; Qwen2-VL (M-RoPE positions); a Llama text-only draft. Draf
 """
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import torch
@@ -15,6 +16,7 @@ from msd_demo.engine.drafters import DraftHead, save_head
 from msd_demo.loading.models import LoadedModel
 from msd_demo.training import architectures as arch
 from msd_demo.training.heads import head_config_for
+from msd_demo.training.tiles import to_tiles
 
 CORPUS = [
     "There are three shapes on a light grey background. A large red circle is at the top left.",
@@ -65,6 +67,13 @@ def save_llava_models(folder: Path, tokenizer) -> Path:
         save_head(random_head(target, decoupled=decoupled, seed=seed, visual_feature=decoupled), folder / name)
     save_head(random_head(target, seed=9, visual_queries=4, global_feature=True), folder / "vispec")
     save_head(random_head(target, seed=10, visual_queries=6, tokens_per_pass=2), folder / "flash")
+    return folder
+
+
+def tiles_copy(models: Path, folder: Path) -> Path:
+    """A copy of save_llava_models' folder whose target reads LLaVA-NeXT tiles (training/tiles.py)."""
+    shutil.copytree(models, folder, dirs_exist_ok=True)
+    to_tiles(folder / "target", IMAGE_SIZE)
     return folder
 
 

@@ -18,7 +18,7 @@ from msd_demo.training.heads import RECIPES
 from msd_demo.training.plan import FULL, QUICK, Plan, checkpoints
 from msd_demo.training.vision_heads import VISION_RECIPES
 
-STAGES = ("tokenizer", "target", "target-tune", "draft-vlm", "draft-text", "heads", "vision_heads", "eval")
+STAGES = ("tokenizer", "target", "target-tiles", "target-tune", "draft-vlm", "draft-text", "heads", "vision_heads", "eval")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     builders = {
         "tokenizer": lambda: stages.build_tokenizer_stage(args.out, plan),
         "target": lambda: stages.build_vlm_stage(args.out, plan, "target"),
+        "target-tiles": lambda: stages.build_target_tiles_stage(args.out),
         "target-tune": lambda: stages.build_target_tune_stage(args.out, plan),
         "draft-vlm": lambda: stages.build_vlm_stage(args.out, plan, "draft-vlm"),
         "draft-text": lambda: stages.build_draft_text_stage(args.out, plan),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from msd_demo.inputs.media import Media
 from msd_demo.inputs.prompt import build_prompt
@@ -41,7 +42,32 @@ KIND_WEIGHTS: dict[str, float] = {
 class Sample:
     input_ids: torch.Tensor  # [L] prompt then answer
     labels: torch.Tensor  # [L] IGNORE on the prompt, the answer's ids after it
-    pixel_values: torch.Tensor | None  # [frames, 3, H, W], None for a text-only model
+    pixel_values: torch.Tensor | None  # [frames, 3, H, W] (LLaVA-NeXT: [frames, tiles, 3, H, W]), None for text only
+    image_sizes: torch.Tensor | None = None  # LLaVA-NeXT: each frame's size, which says how many of its tiles are real
+
+    @property
+    def media_inputs(self) -> dict[str, torch.Tensor]:
+        return pixel_inputs(self.pixel_values, self.image_sizes)
+
+
+def pixel_inputs(pixel_values: torch.Tensor | None, image_sizes: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The keyword arguments a VLM's forward takes for the pixels: none for text only."""
+    if pixel_values is None:
+        return {}
+    return {"pixel_values": pixel_values} | ({} if image_sizes is None else {"image_sizes": image_sizes})
+
+
+def media_batch(inputs: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Several prompts' pixel inputs as one batch. Plain LLaVA's frames are concatenated; LLaVA-NeXT's tiles
+    [frames, tiles, 3, H, W] are padded to the most tiles first (its image_sizes tell the real ones apart)."""
+    if not inputs or "pixel_values" not in inputs[0]:
+        return {}
+    pixels = [i["pixel_values"] for i in inputs]
+    if pixels[0].dim() == 5:
+        most = max(p.shape[1] for p in pixels)
+        pixels = [F.pad(p, (0, 0, 0, 0, 0, 0, 0, most - p.shape[1])) for p in pixels]
+    sizes = [i["image_sizes"] for i in inputs if "image_sizes" in i]
+    return pixel_inputs(torch.cat(pixels), torch.cat(sizes) if sizes else None)
 
 
 def uniform_frames(frames: list, count: int = VIDEO_FRAMES) -> list:
@@ -66,6 +92,7 @@ def make_sample(processor, question: str, answer: str, media: Media | None) -> S
         input_ids=torch.cat([prompt_ids, answer_ids]),
         labels=torch.cat([torch.full_like(prompt_ids, IGNORE), answer_ids]),
         pixel_values=prompt.model_inputs.get("pixel_values"),
+        image_sizes=prompt.model_inputs.get("image_sizes"),
     )
 
 
@@ -191,9 +218,7 @@ def collate(samples: list[Sample], pad_id: int) -> dict[str, torch.Tensor]:
         size = len(sample.input_ids)
         input_ids[row, :size], labels[row, :size], attention_mask[row, :size] = sample.input_ids, sample.labels, 1
     batch = {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
-    if samples[0].pixel_values is not None:
-        batch["pixel_values"] = torch.cat([s.pixel_values for s in samples])
-    return batch
+    return batch | media_batch([s.media_inputs for s in samples])
 
 
 def corpus(rng: random.Random, count: int) -> Iterator[str]:

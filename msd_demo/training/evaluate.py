@@ -14,7 +14,7 @@ from tqdm import tqdm
 from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
 from msd_demo.inputs.prompt import Prompt, build_prompt
-from msd_demo.training.data import example_media
+from msd_demo.training.data import example_media, media_batch
 from msd_demo.world import Example, sample_example
 
 EVAL_SEED = 90_210  # never used to draw training data
@@ -67,8 +67,7 @@ def _left_padded(prompts: list[Prompt], pad_id: int) -> dict[str, torch.Tensor]:
     for row, prompt in enumerate(prompts):
         input_ids[row, length - prompt.length :] = prompt.input_ids[0]
         attention_mask[row, length - prompt.length :] = 1
-    pixel_values = torch.cat([p.model_inputs["pixel_values"] for p in prompts])
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "pixel_values": pixel_values}
+    return {"input_ids": input_ids, "attention_mask": attention_mask} | media_batch([p.model_inputs for p in prompts])
 
 
 def decode_forward_ms(model, inputs: dict, repeats: int = 30) -> float:

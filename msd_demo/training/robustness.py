@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from msd_demo.training.data import list_end
+from msd_demo.training.data import list_end, media_batch
 from msd_demo.training.evaluate import greedy_answers, load_vlm, task_prompts
 from msd_demo.training.scoring import (
     SEEING_ERRORS,
@@ -206,7 +206,7 @@ def check_verdicts(model, tokenizer, tasks: list[Example], prompts: list) -> lis
             continue
         ids = torch.cat([prompt.input_ids, torch.tensor([answer.input_ids])], 1)
         with torch.no_grad():
-            logits = model(input_ids=ids, pixel_values=prompt.model_inputs["pixel_values"]).logits[0]
+            logits = model(input_ids=ids, **media_batch([prompt.model_inputs])).logits[0]
         before = prompt.input_ids.shape[1] - 1  # the logits one position before a token predict it
         decided += [(yes, int(logits[before + index].argmax()) == answer.input_ids[index]) for index, yes in verdicts]
     return decided

@@ -39,6 +39,7 @@ from msd_demo.training.plan import (
     Plan,
     checkpoints,
 )
+from msd_demo.training.tiles import reads_tiles, to_tiles
 from msd_demo.training.vision import pretrain_vision_once
 from msd_demo.world import VISUAL_WORDS
 
@@ -109,6 +110,15 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
     batches = vlm_batches(rng, processor, plan.batch_size)
     cost = train(model, batches, rng, schedule, tokenizer.pad_token_id, checkpoints(out, stage), stage)
     _finish(out, stage, model, processor, {stage: cost}, schedule, target_weights)
+
+
+def build_target_tiles_stage(out: Path) -> None:
+    """The trained LLaVA target rewritten as LLaVA-NeXT, which reads pictures as tiles too (tiles.py); the
+    target-tune after it teaches the tiles. No training here, so no CPU time to speak of."""
+    if reads_tiles(out / "target"):
+        print(f"target-tiles: {out / 'target'} already reads tiles")
+        return
+    to_tiles(out / "target", IMAGE_SIZE)
 
 
 def build_target_tune_stage(out: Path, plan: Plan) -> None:

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from msd_demo.engine.drafters.head_model import DraftHead
 from msd_demo.inputs.prompt import build_prompt
-from msd_demo.training.data import IGNORE, VIDEO_FRAMES, Sample, example_media
+from msd_demo.training.data import IGNORE, VIDEO_FRAMES, Sample, example_media, media_batch
 from msd_demo.training.heads import DEPTH, _shift_left, _shift_right
 from msd_demo.world.robust import sample_robust_example
 
@@ -78,9 +78,8 @@ def long_answer_samples(target, processor, count: int, seed: int, batch_size: in
 
 def _generate(target, prompts: list, eos: int, max_new_tokens: int) -> list[Sample]:
     input_ids = torch.cat([p.input_ids for p in prompts])
-    pixel_values = torch.cat([p.model_inputs["pixel_values"] for p in prompts])
     output = target.generate(
-        input_ids=input_ids, attention_mask=torch.ones_like(input_ids), pixel_values=pixel_values,
+        input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **media_batch([p.model_inputs for p in prompts]),
         max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos, pad_token_id=eos,
     )
     samples = []
@@ -90,7 +89,7 @@ def _generate(target, prompts: list, eos: int, max_new_tokens: int) -> list[Samp
         prompt_ids = prompt.input_ids[0].cpu()
         samples.append(Sample(
             torch.cat([prompt_ids, answer]), torch.cat([torch.full_like(prompt_ids, IGNORE), answer]),
-            prompt.model_inputs["pixel_values"].cpu(),
+            prompt.model_inputs["pixel_values"].cpu(), prompt.model_inputs.get("image_sizes"),
         ))
     return samples
 
