@@ -1,11 +1,14 @@
 """The target as LLaVA-NeXT (training/tiles.py): the same weights, pictures read as tiles at their own proportions."""
 
+import shutil
+
 import torch
 from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from msd_demo.inputs.media import Media
 from msd_demo.inputs.prompt import build_prompt
+from msd_demo.training.__main__ import STAGES, main
 from msd_demo.training.evaluate import greedy_answers
 from msd_demo.training.tiles import reads_tiles
 from tests.tiny_models import IMAGE_SIZE, PATCH, tiles_copy
@@ -51,3 +54,13 @@ def test_a_batch_of_pictures_with_different_tile_counts_answers_as_each_alone(ll
     together = greedy_answers(model, processor.tokenizer, prompts, 12, batch_size=3)
     alone = [greedy_answers(model, processor.tokenizer, [p], 12, batch_size=1)[0] for p in prompts]
     assert together == alone
+
+
+def test_the_target_tiles_stage_rewrites_the_target_only_when_named(llava_dir, tmp_path):
+    assert "target-tiles" not in STAGES  # the full build reproduces the shipped target, which reads squashed pictures
+    shutil.copytree(llava_dir / "target", tmp_path / "target")
+    main(["--quick", "--out", str(tmp_path), "--stages", "target-tiles", "--threads", "1"])
+    assert reads_tiles(tmp_path / "target")
+    weights = (tmp_path / "target" / "model.safetensors").read_bytes()
+    main(["--quick", "--out", str(tmp_path), "--stages", "target-tiles", "--threads", "1"])  # already tiles: left alone
+    assert (tmp_path / "target" / "model.safetensors").read_bytes() == weights

@@ -94,22 +94,16 @@ def _header(command: str) -> str:
 def _architecture() -> str:
     t, d = TARGET_SIZE, DRAFT_VLM_SIZE
     image_tokens = (IMAGE_SIZE // PATCH) ** 2
-    per_side = IMAGE_SIZE // PATCH
-    wide = image_tokens + per_side * (3 * per_side + 1)  # a 3:1 picture's view, then three tiles' rows, each closed by a newline
     return (
         "## Architecture\n\n"
         "Stock transformers classes, loaded with the Auto classes. Pictures are resized to "
         f"{IMAGE_SIZE}x{IMAGE_SIZE}, squashed rather than padded to a square (padded, a 3:1 picture's shapes were too "
         "few pixels for the tower to tell apart; `msd_demo/training/plan.py` gives the figures), and cut into "
         f"{PATCH}x{PATCH} patches: {image_tokens} image tokens per frame; a video is {VIDEO_FRAMES} uniformly sampled "
-        "frames. The target reads each picture twice (LLaVA-NeXT, `msd_demo/training/tiles.py`): that squashed view, "
-        f"then the picture cut into {IMAGE_SIZE}-pixel square tiles at its own proportions (one for a square picture, "
-        "up to three across or down), where a shape keeps its shape: "
-        f"{image_tokens + per_side * (per_side + 1)} image tokens for a square picture, {wide} for a 3:1 one. "
-        "One byte-level BPE tokenizer (chat template, `</s>` ends each turn) for all three.\n\n"
-        f"- `target`: LLaVA-NeXT; CLIP vision tower {t.vision_hidden} wide x {t.vision_layers} layers; Llama text "
+        "frames. One byte-level BPE tokenizer (chat template, `</s>` ends each turn) for all three.\n\n"
+        f"- `target`: LLaVA; CLIP vision tower {t.vision_hidden} wide x {t.vision_layers} layers; Llama text "
         f"{t.text_hidden} wide x {t.text_layers} layers, {t.heads} heads / {t.kv_heads} KV heads.\n"
-        f"- `draft-vlm`: LLaVA, the squashed view alone ({image_tokens} image tokens a frame); a copy of the target's vision tower (frozen); "
+        f"- `draft-vlm`: LLaVA, same image size and patches; a copy of the target's vision tower (frozen); "
         f"text {d.text_hidden} x {d.text_layers}, {d.heads} / {d.kv_heads} heads. Sees the image.\n"
         f"- `draft-text`: Llama LM {DRAFT_TEXT_SIZE['hidden']} x {DRAFT_TEXT_SIZE['layers']}, "
         f"{DRAFT_TEXT_SIZE['heads']} / {DRAFT_TEXT_SIZE['kv_heads']} heads. Never sees the image."
