@@ -28,7 +28,7 @@ def llava_lineup(llava_dir):
 
 @pytest.fixture(scope="session")
 def tiles_lineup(llava_dir, tmp_path_factory):
-    """The same models, the target rewritten as LLaVA-NeXT (pictures as tiles, as the shipped target reads them)."""
+    """The same models, the target rewritten as LLaVA-NeXT (pictures read as tiles too: training/tiles.py)."""
     from msd_demo.presets.lineup import load_lineup
 
     return load_lineup("tiny", str(tiny_models.tiles_copy(llava_dir, tmp_path_factory.mktemp("tiles-models"))))

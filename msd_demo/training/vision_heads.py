@@ -87,9 +87,10 @@ def _generate(target, prompts: list, eos: int, max_new_tokens: int) -> list[Samp
         ends = (row == eos).nonzero()
         answer = row[: int(ends[0]) + 1] if len(ends) else row  # the closing </s> included, as in training data
         prompt_ids = prompt.input_ids[0].cpu()
+        sizes = prompt.model_inputs.get("image_sizes")  # LLaVA-NeXT's, kept beside its tiles
         samples.append(Sample(
             torch.cat([prompt_ids, answer]), torch.cat([torch.full_like(prompt_ids, IGNORE), answer]),
-            prompt.model_inputs["pixel_values"].cpu(), prompt.model_inputs.get("image_sizes"),
+            prompt.model_inputs["pixel_values"].cpu(), None if sizes is None else sizes.cpu(),
         ))
     return samples
 
