@@ -104,14 +104,20 @@ def scene_batch(
     pixels = image_processor([pad_to_square(p) if pads else p for p in pictures], return_tensors="pt")["pixel_values"]
     sizes = [(scene.width, scene.height) if pads else (1, 1) for scene in scenes]
     weights = torch.stack([cell_patch_weights(width, height, patches_per_side) for width, height in sizes])
-    labels = {name: torch.full((batch_size, GRID * GRID), NO_LABEL, dtype=torch.long) for name in ATTRIBUTES}
+    return pixels, weights, cell_labels(scenes)
+
+
+def cell_labels(scenes: list) -> dict[str, torch.Tensor]:
+    """Per attribute, [B, 9]: what each grid cell of each scene holds (an empty cell: "empty" kind, no colour or
+    size); and "background": [B], each scene's background family."""
+    labels = {name: torch.full((len(scenes), GRID * GRID), NO_LABEL, dtype=torch.long) for name in ATTRIBUTES}
     labels["kind"].fill_(ATTRIBUTES["kind"].index(EMPTY))
     for row, scene in enumerate(scenes):
         for shape in scene.objects:
             for name, values in ATTRIBUTES.items():
                 labels[name][row, shape.cell] = values.index(getattr(shape, name))
     labels["background"] = torch.tensor([BACKGROUNDS.index(scene.background_name) for scene in scenes])
-    return pixels, weights, labels
+    return labels
 
 
 SQUARE_SHARE, RAMP_END = 0.4, 0.8  # square pictures only for 40% of the steps, every aspect ratio from 80% on
