@@ -1,6 +1,7 @@
 """Stage 0 of a VLM: the cell labels line up with the patches each cell covers, and a few steps already learn."""
 
 import random
+import shutil
 
 import pytest
 import torch
@@ -101,3 +102,20 @@ def test_the_wide_phase_trains_on_every_aspect_ratio(monkeypatch):
     model, processor = tiny_llava()
     pretrain_vision(model, processor.image_processor, steps=3, seed=1, batch_size=2, widest=MAX_ASPECT)
     assert seen == [MAX_ASPECT] * 3
+
+
+def test_the_tower_sharpen_stage_trains_the_tower_alone_and_only_once(llava_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    from msd_demo.training.__main__ import STAGES, main
+
+    assert "tower-sharpen" not in STAGES  # opt-in: the full build's first target comes from the recipe's own stages
+    shutil.copytree(llava_dir / "target", tmp_path / "target")
+    before = load_file(tmp_path / "target" / "model.safetensors")
+    main(["--quick", "--out", str(tmp_path), "--stages", "tower-sharpen", "--threads", "1"])
+    after = load_file(tmp_path / "target" / "model.safetensors")
+    changed = {name for name in before if not torch.equal(before[name].to(after[name].dtype), after[name])}  # saved as fp16
+    assert changed and all("vision_tower" in name for name in changed)
+    weights = (tmp_path / "target" / "model.safetensors").read_bytes()
+    main(["--quick", "--out", str(tmp_path), "--stages", "tower-sharpen", "--threads", "1"])  # already sharpened
+    assert (tmp_path / "target" / "model.safetensors").read_bytes() == weights

@@ -20,9 +20,10 @@ from msd_demo.training.vision_heads import VISION_RECIPES
 
 STAGES = ("tokenizer", "target", "target-tune", "draft-vlm", "draft-text", "heads", "vision_heads", "eval")
 
-# Run only when named: the shipped target reads squashed pictures; `target-tiles` rewrites it as LLaVA-NeXT (tiles.py),
-# an experiment of issue 21 (session 32, the model card) that a `target-tune` must follow.
-OPTIONAL_STAGES = ("target-tiles",)
+# Run only when named, each followed by a `target-tune`: `target-tiles` rewrites the target as LLaVA-NeXT (tiles.py; an
+# experiment of issue 21, session 32, not shipped: the shipped target reads squashed pictures); `tower-sharpen` trains
+# the trained target's tower on the cell objective again (session 33's shipped target, after session 30's).
+OPTIONAL_STAGES = ("target-tiles", "tower-sharpen")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         "tokenizer": lambda: stages.build_tokenizer_stage(args.out, plan),
         "target": lambda: stages.build_vlm_stage(args.out, plan, "target"),
         "target-tiles": lambda: stages.build_target_tiles_stage(args.out),
+        "tower-sharpen": lambda: stages.build_tower_sharpen_stage(args.out, plan),
         "target-tune": lambda: stages.build_target_tune_stage(args.out, plan),
         "draft-vlm": lambda: stages.build_vlm_stage(args.out, plan, "draft-vlm"),
         "draft-text": lambda: stages.build_draft_text_stage(args.out, plan),

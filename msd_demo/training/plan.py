@@ -49,6 +49,9 @@ class Plan:
     head_intermediate_size: int  # the head's MLP width: it sets the draft's cost per token (the target's is 768)
     vision_heads: Schedule  # ViSpec's and FLASH's heads (and their ablations): one pool, one stage
     long_answers: int  # ViSpec's training data: the target's own detailed descriptions
+    # The opt-in stage tower-sharpen (session 33): the trained target's tower on the cell objective, every aspect
+    # ratio, before a target-tune. Its warmup is pretrain_vision's own (a twentieth of the steps).
+    tower_sharpen: Schedule
     off_topic_examples: int = 100  # eval: held-out off-topic requests, scored on the fixed answer
     eval_max_new_tokens: int = 224  # the longest grounded answer (a video description) fits within it
     # The vision tower's peak rate in the target-tune (0: frozen). The language loss on the "I see ..." lists then
@@ -79,6 +82,7 @@ FULL = Plan(
     head_pools={"text": 1500, "multimodal": 3000, "heldout": 256}, head_batch_size=16,
     head_intermediate_size=256,  # a third of the target's: about 20% less draft time per token for ~0.01 less top-1
     vision_heads=Schedule(steps=600, learning_rate=2e-3, warmup=60), long_answers=1200,
+    tower_sharpen=Schedule(steps=1500, learning_rate=5e-4, warmup=75),
 )
 QUICK = Plan(
     name="quick", vocab_size=512, corpus_examples=500, batch_size=2,
@@ -91,13 +95,14 @@ QUICK = Plan(
     heads=Schedule(steps=2, learning_rate=1e-3, warmup=1), head_text_steps=2,
     head_pools={"text": 4, "multimodal": 4, "heldout": 2}, head_batch_size=2, head_intermediate_size=32,
     vision_heads=Schedule(steps=2, learning_rate=1e-3, warmup=1), long_answers=2,
+    tower_sharpen=Schedule(steps=2, learning_rate=1e-3, warmup=1),
 )
 SEEDS = {
     "tokenizer": 1, "target": 2, "draft-vlm": 3, "draft-text-language": 4, "draft-text-blind": 5,
     "head-pool-text": 6, "head-pool-multimodal": 7, "head-pool-heldout": 8,
     "heads": 9,  # every head: the same initialisation and sample stream, so ablations differ only by recipe
     "long-answers": 10, "vision-heads": 11,  # as "heads", for ViSpec's and FLASH's heads and their ablations
-    "target-tune": 12,
+    "target-tune": 12, "tower-sharpen": 33,
 }
 
 
