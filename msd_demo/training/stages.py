@@ -129,28 +129,20 @@ def build_tower_sharpen_stage(out: Path, plan: Plan) -> None:
     sharper tokens. Session 33: an MLP probe on the tower's tokens named 3:1 held-out shapes 70% right before
     and 76% after 1500 steps (`python -m msd_demo.training.seeing`), and the target read them (its section in
     models/README.md). Run only when named, on a trained target."""
-    stage, before = "tower-sharpen", _fingerprint(out / "target")
-    marker = checkpoints(out, stage) / "done.json"
-    if marker.exists() and json.loads(marker.read_text()).get("result") == before:
+    stage = "tower-sharpen"
+    before, marker, done = _in_place_stage(out, stage)
+    if done:
         print(f"{stage}: {out / 'target'} already has the sharpened tower")
         return
-    processor = AutoProcessor.from_pretrained(str(out / "target"))
-    model = AutoModelForImageTextToText.from_pretrained(str(out / "target"), dtype=torch.float32).to(pick_device())
+    processor, model = _load_target(out)
     model.requires_grad_(False)
     model.model.vision_tower.requires_grad_(True)
     cpu, wall = time.process_time(), time.time()
     right = pretrain_vision(model, processor.image_processor, plan.tower_sharpen.steps, SEEDS[stage],
                             learning_rate=plan.tower_sharpen.learning_rate, widest=MAX_ASPECT)
-    cost = Cost(steps=plan.tower_sharpen.steps, cpu_seconds=time.process_time() - cpu, wall_seconds=time.time() - wall,
-                tokens=0)
-    model.to("cpu", torch.float16)
-    for part in (model.config.text_config, model.config.vision_config):  # loaded as float32, they would say so
-        part.dtype = torch.float16
-    model.save_pretrained(str(out / "target"))
-    record = {"final_steps": plan.tower_sharpen.steps, "from": before, "result": _fingerprint(out / "target"),
-              "occupied_cells_right": right, "phases": {stage: asdict(cost)}}
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(record, indent=2))
+    cost = Cost(steps=plan.tower_sharpen.steps, cpu_seconds=time.process_time() - cpu, wall_seconds=time.time() - wall)
+    _save_target_in_place(out, model, marker, {"final_steps": plan.tower_sharpen.steps, "from": before,
+                                               "occupied_cells_right": right, "phases": {stage: asdict(cost)}})
 
 
 def build_target_tune_stage(out: Path, plan: Plan) -> None:
@@ -160,13 +152,12 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
     With plan.target_tune_tower_rate the vision tower learns too, from the answers' lists of what is seen; the
     draft VLM, built on a copy of the tower (`_tower_fingerprint`), then keeps the copy it was built on until it is
     rebuilt. The heads, which read the target's features, are built after this stage."""
-    stage, before = "target-tune", _fingerprint(out / "target")
-    marker = checkpoints(out, stage) / "done.json"
-    if marker.exists() and json.loads(marker.read_text()).get("result") == before:
+    stage = "target-tune"
+    before, marker, done = _in_place_stage(out, stage)
+    if done:
         print(f"{stage}: {out / 'target'} is already the tuned target")
         return
-    processor = AutoProcessor.from_pretrained(str(out / "target"))
-    model = AutoModelForImageTextToText.from_pretrained(str(out / "target"), dtype=torch.float32).to(pick_device())
+    processor, model = _load_target(out)
     tower = model.model.vision_tower
     tower.requires_grad_(plan.target_tune_tower_rate > 0)
     tower_ids = {id(p) for p in tower.parameters()}
@@ -176,16 +167,33 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
     rng = random.Random(SEEDS[stage])
     batches = tune_batches(rng, processor, plan.batch_size)
     cost = train(model, batches, rng, plan.target_tune, processor.tokenizer.pad_token_id, checkpoints(out, stage), stage, groups)
+    # The target stage's own record stays (its first training); this one says which weights it made of which.
+    _save_target_in_place(out, model, marker, {"final_steps": plan.target_tune.steps, "from": before,
+                                               "phases": {stage: asdict(cost)}})
+    (checkpoints(out, stage) / "last.pt").unlink(missing_ok=True)
+
+
+def _in_place_stage(out: Path, stage: str) -> tuple[str, Path, bool]:
+    """For a stage that rewrites out/target in place: the target's fingerprint now, the stage's marker, and whether
+    the marker says this very target is already the stage's result (run again, the stage leaves it alone)."""
+    before, marker = _fingerprint(out / "target"), checkpoints(out, stage) / "done.json"
+    return before, marker, marker.exists() and json.loads(marker.read_text()).get("result") == before
+
+
+def _load_target(out: Path):
+    """(processor, model): the trained target in float32, to train on."""
+    processor = AutoProcessor.from_pretrained(str(out / "target"))
+    return processor, AutoModelForImageTextToText.from_pretrained(str(out / "target"), dtype=torch.float32).to(pick_device())
+
+
+def _save_target_in_place(out: Path, model, marker: Path, record: dict) -> None:
+    """fp16 weights over out/target, then the marker: the record and which weights the stage made."""
     model.to("cpu", torch.float16)
     for part in (model.config.text_config, model.config.vision_config):  # loaded as float32, they would say so
         part.dtype = torch.float16
     model.save_pretrained(str(out / "target"))
-    (checkpoints(out, stage) / "last.pt").unlink(missing_ok=True)
-    # The target stage's own record stays (its first training); this one says which weights it made of which.
-    record = {"final_steps": plan.target_tune.steps, "from": before, "result": _fingerprint(out / "target"),
-              "phases": {stage: asdict(cost)}}
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(record, indent=2))
+    marker.write_text(json.dumps({**record, "result": _fingerprint(out / "target")}, indent=2))
 
 
 def build_draft_text_stage(out: Path, plan: Plan) -> None:
