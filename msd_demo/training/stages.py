@@ -134,9 +134,7 @@ def build_tower_sharpen_stage(out: Path, plan: Plan) -> None:
     if done:
         print(f"{stage}: {out / 'target'} already has the sharpened tower")
         return
-    processor, model = _load_target(out)
-    model.requires_grad_(False)
-    model.model.vision_tower.requires_grad_(True)
+    processor, model = _load_target(out)  # pretrain_vision's optimizer holds only the tower (and its probe)
     cpu, wall = time.process_time(), time.time()
     right = pretrain_vision(model, processor.image_processor, plan.tower_sharpen.steps, SEEDS[stage],
                             learning_rate=plan.tower_sharpen.learning_rate, widest=MAX_ASPECT)
