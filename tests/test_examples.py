@@ -28,9 +28,9 @@ def test_the_apps_default_leaves_room_for_every_kind_of_answer():
 # expected to fail, strictly: a retrained target that gets one right fails the test until it leaves this list.
 WRONG_TODAY: dict[str, str] = {
     "video_1.mp4:describe_video": "... There is a small green star at the bottom middle. Then the green star moves from "
-                                  "the top middle to the top left, so it moves left.",
+                                  "the top left to the top middle, so it moves right.",
     "video_3.mp4:describe_video": "... Then the green circle at the top right disappears. Then the green circle moves "
-                                  "from the bottom right to the top right, so it moves up.",
+                                  "from the bottom middle to the top right, so it moves up.",
     "visitor_wide.png:where": "... a yellow star (is it the black star? no) at the middle left ... There is no black star.",
 }
 
