@@ -22,7 +22,7 @@ STAGES = ("tokenizer", "target", "target-tune", "draft-vlm", "draft-text", "head
 
 # Run only when named, each followed by a `target-tune`: `target-tiles` rewrites the target as LLaVA-NeXT (tiles.py; an
 # experiment of issue 21, session 32, not shipped: the shipped target reads squashed pictures); `tower-sharpen` trains
-# the trained target's tower on the cell objective again (session 33's candidate target, not yet shipped).
+# the trained target's tower on the cell objective again (session 33; shipped in session 34).
 OPTIONAL_STAGES = ("target-tiles", "tower-sharpen")
 
 

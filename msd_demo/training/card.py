@@ -15,15 +15,27 @@ MODELS = ("target", "draft-vlm", "draft-text")
 
 def write_card(out: Path, plan: Plan, command: str, measured: dict, decode_ms: dict[str, float]) -> Path:
     """measured: robustness.measure's result on out/target."""
-    records = {name: json.loads((checkpoints(out, name) / "done.json").read_text()) for name in MODELS}
-    tune = checkpoints(out, "target-tune") / "done.json"
-    if tune.exists():  # the target was tuned after its first training: its row follows the target's
-        records["target"]["phases"].update(json.loads(tune.read_text())["phases"])
+    records = build_records(out)
     sections = [_header(command), _architecture(), _models_table(out, records, decode_ms), _data(plan),
                 _training_table(records, plan), _accuracy(measured, plan), heads_section(out)]
     path = out / "README.md"
     path.write_text("\n\n".join(section for section in sections if section) + "\n")
     return path
+
+
+# Stages that retrain the target in place after its first training, in the order they run before a target-tune.
+RETRAINING_STAGES = ("tower-sharpen", "target-tune")
+
+
+def build_records(out: Path) -> dict[str, dict]:
+    """Each model's done-record; the target's phases include those of the stages that retrained it since, so
+    their rows follow the target's in the training table."""
+    records = {name: json.loads((checkpoints(out, name) / "done.json").read_text()) for name in MODELS}
+    for stage in RETRAINING_STAGES:
+        marker = checkpoints(out, stage) / "done.json"
+        if marker.exists():
+            records["target"]["phases"].update(json.loads(marker.read_text())["phases"])
+    return records
 
 
 def update_heads_section(out: Path) -> None:
