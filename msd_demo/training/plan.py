@@ -50,7 +50,7 @@ class Plan:
     vision_heads: Schedule  # ViSpec's and FLASH's heads (and their ablations): one pool, one stage
     long_answers: int  # ViSpec's training data: the target's own detailed descriptions
     # The opt-in stage tower-sharpen (session 33): the trained target's tower on the cell objective, every aspect
-    # ratio, before a target-tune. Its warmup is pretrain_vision's own (a twentieth of the steps).
+    # ratio, before a target-tune.
     tower_sharpen: Schedule
     off_topic_examples: int = 100  # eval: held-out off-topic requests, scored on the fixed answer
     eval_max_new_tokens: int = 224  # the longest grounded answer (a video description) fits within it

@@ -137,7 +137,8 @@ def build_tower_sharpen_stage(out: Path, plan: Plan) -> None:
     processor, model = _load_target(out)  # pretrain_vision's optimizer holds only the tower (and its probe)
     cpu, wall = time.process_time(), time.time()
     right = pretrain_vision(model, processor.image_processor, plan.tower_sharpen.steps, SEEDS[stage],
-                            learning_rate=plan.tower_sharpen.learning_rate, widest=MAX_ASPECT)
+                            learning_rate=plan.tower_sharpen.learning_rate, widest=MAX_ASPECT,
+                            warmup=plan.tower_sharpen.warmup)
     cost = Cost(steps=plan.tower_sharpen.steps, cpu_seconds=time.process_time() - cpu, wall_seconds=time.time() - wall)
     _save_target_in_place(out, model, marker, {"final_steps": plan.tower_sharpen.steps, "from": before,
                                                "occupied_cells_right": right, "phases": {stage: asdict(cost)}})

@@ -131,17 +131,17 @@ def widest_aspect(step: int, steps: int) -> float:
 
 def pretrain_vision(
     model, image_processor, steps: int, seed: int, batch_size: int = 64, learning_rate: float = 2e-3,
-    widest: float | None = None,
+    widest: float | None = None, warmup: int | None = None,
 ) -> float:
     """Trains model.model.vision_tower in place, on the curriculum's aspect ratios or (given `widest`) on every
     one up to it; returns the share of occupied cells' attributes (shape, colour, size) named right over the
-    last batches (up to 50)."""
+    last batches (up to 50). warmup: steps of rising learning rate (default a twentieth of the steps)."""
     tower = model.model.vision_tower
     patches_per_side = tower.config.image_size // tower.config.patch_size
     probe = CellProbe(tower.config.hidden_size).to(model.device)
     parameters = [*tower.parameters(), *probe.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=learning_rate)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, max(1, steps // 20) if warmup is None else warmup, steps)
     rng = random.Random(seed)
     recent: list[dict[str, float]] = []
     progress = tqdm(range(steps), desc="vision", dynamic_ncols=True)
