@@ -248,16 +248,7 @@ _OFF_TOPIC = {
          "elections", "video games", "breakfast", "elephants", "the piano", "painting", "the future", "friendship",
          "money", "school", "sleep", "winter", "tea", "computers", "London", "ancient Egypt", "birds", "rivers",
          "the desert", "movies", "poetry", "basketball", "taxes", "fashion", "love", "programming", "bread",
-         "the planets", "hiking", "New York", "insects", "vaccines", "the French revolution", "fishing",
-         # session 35: topics that hold the world's own words, but for its colours and shapes. 6 of session 34's
-         # 8 off-topic misses were "climate change", described as a picture: "change" is a word of the world's video
-         # questions. Topics with colour and shape words as well ("orange juice", "star signs") lifted off-topic
-         # requests to 95% but made 4% of held-out exists questions ("Does the photo contain an orange circle?")
-         # get the off-topic answer: a colour and a shape are what makes a question the world's.
-         "social change", "changing jobs", "the changing seasons", "the top of Mount Everest", "the middle ages",
-         "left-handed people", "moving house", "how the stock market moves", "counting sheep", "photo editing",
-         "picture books", "the bottom of the ocean", "the right to vote", "the center of the earth", "video editing",
-         "change management", "where to live", "how many planets there are", "moving to Spain"),
+         "the planets", "hiking", "New York", "insects", "vaccines", "the French revolution", "fishing"),
         ("Who are you?", "What's the weather today?", "Hello!", "What is the capital of France?", "What time is it?",
          "How old are you?", "Tell me about yourself.", "What is 2 + 2?", "Sing me a song.",
          # the world's own verbs about things outside it: the words alone must not decide
