@@ -56,16 +56,17 @@ def train(model, batches: Iterator, rng: random.Random, schedule: Schedule, pad_
 StepFunction = Callable[[Cost], tuple[torch.Tensor, dict]]  # cost so far -> (loss, figures for the progress bar)
 
 
-def run_steps(model, step: StepFunction, rng: random.Random, schedule: Schedule, checkpoint_dir: Path, label: str,
+def run_steps(model, step: StepFunction, rng: random.Random, schedule: Schedule, checkpoint_dir: Path | None, label: str,
               parameter_groups: list[dict] | None = None) -> Cost:
     """The loop every stage shares: AdamW with warmup + cosine, gradient clipping, a checkpoint every
     CHECKPOINT_SECONDS and at the end, resumed from the last one; `step` computes one batch's loss.
-    `parameter_groups` (torch's form) gives some parameters their own peak rate; the schedule scales each alike."""
+    `parameter_groups` (torch's form) gives some parameters their own peak rate; the schedule scales each alike.
+    Without a checkpoint_dir (a short measuring run), nothing is saved or resumed."""
     groups = parameter_groups or model.parameters()
     optimizer = torch.optim.AdamW(groups, lr=schedule.learning_rate, weight_decay=schedule.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, schedule.warmup, schedule.steps)
-    checkpoint = checkpoint_dir / "last.pt"
-    cost = resume_checkpoint(checkpoint, model, optimizer, scheduler, rng, schedule)
+    checkpoint = checkpoint_dir / "last.pt" if checkpoint_dir is not None else None
+    cost = resume_checkpoint(checkpoint, model, optimizer, scheduler, rng, schedule) if checkpoint else Cost()
     model.train()
     progress = tqdm(total=schedule.steps, initial=cost.steps, desc=label, dynamic_ncols=True)
     cpu_start, wall_start, last_save = time.process_time(), time.time(), time.time()
@@ -82,12 +83,12 @@ def run_steps(model, step: StepFunction, rng: random.Random, schedule: Schedule,
         cost.wall_seconds = spent[1] + time.time() - wall_start
         progress.set_postfix(loss=f"{loss.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", **figures)
         progress.update()
-        if time.time() - last_save > CHECKPOINT_SECONDS:
+        if checkpoint and time.time() - last_save > CHECKPOINT_SECONDS:
             save_checkpoint(checkpoint, model, optimizer, scheduler, rng, cost, schedule)
             last_save = time.time()
     progress.close()
-    # Kept until the whole stage is saved: a later phase of the stage may still be interrupted.
-    save_checkpoint(checkpoint, model, optimizer, scheduler, rng, cost, schedule)
+    if checkpoint:  # kept until the whole stage is saved: a later phase of the stage may still be interrupted
+        save_checkpoint(checkpoint, model, optimizer, scheduler, rng, cost, schedule)
     model.eval()
     return cost
 

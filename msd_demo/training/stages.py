@@ -8,7 +8,6 @@ import dataclasses
 import hashlib
 import json
 import random
-import time
 from dataclasses import asdict
 from itertools import islice
 from pathlib import Path
@@ -135,13 +134,12 @@ def build_tower_sharpen_stage(out: Path, plan: Plan) -> None:
         print(f"{stage}: {out / 'target'} already has the sharpened tower")
         return
     processor, model = _load_target(out)  # pretrain_vision's optimizer holds only the tower (and its probe)
-    cpu, wall = time.process_time(), time.time()
-    right = pretrain_vision(model, processor.image_processor, plan.tower_sharpen.steps, SEEDS[stage],
-                            learning_rate=plan.tower_sharpen.learning_rate, widest=MAX_ASPECT,
-                            warmup=plan.tower_sharpen.warmup)
-    cost = Cost(steps=plan.tower_sharpen.steps, cpu_seconds=time.process_time() - cpu, wall_seconds=time.time() - wall)
+    right, cost = pretrain_vision(model, processor.image_processor, plan.tower_sharpen.steps, SEEDS[stage],
+                                  learning_rate=plan.tower_sharpen.learning_rate, widest=MAX_ASPECT,
+                                  warmup=plan.tower_sharpen.warmup, checkpoint_dir=checkpoints(out, stage))
     _save_target_in_place(out, model, marker, {"final_steps": plan.tower_sharpen.steps, "from": before,
                                                "occupied_cells_right": right, "phases": {stage: asdict(cost)}})
+    (checkpoints(out, stage) / "last.pt").unlink(missing_ok=True)
 
 
 def build_target_tune_stage(out: Path, plan: Plan) -> None:

@@ -26,10 +26,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm import tqdm
-from transformers import get_cosine_schedule_with_warmup
 
 from msd_demo.inputs.square import image_processor_pads, pad_to_square
+from msd_demo.training.loop import Cost, Schedule, run_steps
 from msd_demo.world import COLOURS, SHAPES, SIZES
 from msd_demo.world.render_varied import render_varied_scene
 from msd_demo.world.scene import BACKGROUNDS as FIRST_BACKGROUNDS
@@ -131,35 +130,32 @@ def widest_aspect(step: int, steps: int) -> float:
 
 def pretrain_vision(
     model, image_processor, steps: int, seed: int, batch_size: int = 64, learning_rate: float = 2e-3,
-    widest: float | None = None, warmup: int | None = None,
-) -> float:
+    widest: float | None = None, warmup: int | None = None, checkpoint_dir: Path | None = None,
+) -> tuple[float, Cost]:
     """Trains model.model.vision_tower in place, on the curriculum's aspect ratios or (given `widest`) on every
     one up to it; returns the share of occupied cells' attributes (shape, colour, size) named right over the
-    last batches (up to 50). warmup: steps of rising learning rate (default a twentieth of the steps)."""
+    last batches (up to 50), and the cost. warmup: steps of rising learning rate (default a twentieth of the
+    steps). With a checkpoint_dir, the shared training loop checkpoints there and an interrupted run resumes
+    where it stopped (its cost then includes the time before the interruption)."""
     tower = model.model.vision_tower
     patches_per_side = tower.config.image_size // tower.config.patch_size
     probe = CellProbe(tower.config.hidden_size).to(model.device)
-    parameters = [*tower.parameters(), *probe.parameters()]
-    optimizer = torch.optim.AdamW(parameters, lr=learning_rate)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, max(1, steps // 20) if warmup is None else warmup, steps)
     rng = random.Random(seed)
     recent: list[dict[str, float]] = []
-    progress = tqdm(range(steps), desc="vision", dynamic_ncols=True)
-    for step in progress:
-        widest_now = widest_aspect(step, steps) if widest is None else widest
+
+    def step(cost: Cost) -> tuple[torch.Tensor, dict]:
+        widest_now = widest_aspect(cost.steps, steps) if widest is None else widest
         pixels, weights, labels = scene_batch(rng, image_processor, batch_size, patches_per_side, widest_now)
         hidden = tower(pixel_values=pixels.to(model.device), output_hidden_states=True).hidden_states[-1]
         labels = {k: v.to(model.device) for k, v in labels.items()}
         loss, right = probe.loss(hidden[:, 1:], weights.to(model.device), labels)  # drop CLS
-        recent = [*recent[-49:], right]
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        shares = _mean_shares(recent)
-        progress.set_postfix(loss=f"{loss.item():.3f}", **{k: f"{v:.3f}" for k, v in shares.items()}, widest=f"{widest_now:.1f}")
-    return sum(_mean_shares(recent).values()) / len(ATTRIBUTES)
+        recent[:] = [*recent[-49:], right]
+        return loss, {**{k: f"{v:.3f}" for k, v in _mean_shares(recent).items()}, "widest": f"{widest_now:.1f}"}
+
+    # The tower and its probe train together; the optimizer holds nothing else of the model.
+    schedule = Schedule(steps, learning_rate, max(1, steps // 20) if warmup is None else warmup)
+    cost = run_steps(nn.ModuleDict({"tower": tower, "probe": probe}), step, rng, schedule, checkpoint_dir, "vision")
+    return sum(_mean_shares(recent).values()) / len(ATTRIBUTES), cost
 
 
 def _mean_shares(recent: list[dict[str, float]]) -> dict[str, float]:
@@ -183,9 +179,9 @@ def pretrain_vision_once(model, image_processor, steps: int, seed: int, saved: P
         if state["key"] == key:
             tower.load_state_dict(state["tower"])
             return f"vision tower loaded from {saved} (occupied cells' attributes right {state['accuracy']:.3f})"
-    accuracy = pretrain_vision(model, image_processor, steps, seed)
+    accuracy, _ = pretrain_vision(model, image_processor, steps, seed)
     if wide_steps:
-        accuracy = pretrain_vision(
+        accuracy, _ = pretrain_vision(
             model, image_processor, wide_steps, seed + WIDE_PHASE_SEED_OFFSET,
             learning_rate=WIDE_PHASE_LEARNING_RATE, widest=MAX_ASPECT,
         )
