@@ -7,9 +7,11 @@ that rotates every row, so drift on a shared machine falls on both sides of a ra
 particular. `speedup` is wall-clock, `compute_speedup` the ratio of the compute clocks (metrics.py).
 """
 
+import gc
 import json
 import statistics
 import sys
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -70,7 +72,8 @@ def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, re
     records = {name: DrafterRecord() for name in names}
     progress = tqdm(total=len(rows) * repeats * (2 * len(names) + 1), desc="bench", unit="run", file=sys.stderr)
     for turn, (row, repeat) in enumerate((row, repeat) for row in rows for repeat in range(repeats)):
-        tokens, seconds = hf_generate(lineup.target, row.prompt, row.media, config.max_new_tokens)
+        with _without_collection_pauses():
+            tokens, seconds = hf_generate(lineup.target, row.prompt, row.media, config.max_new_tokens)
         hf_seconds.append(seconds)
         hf_tokens.append(len(tokens))
         progress.update()
@@ -79,7 +82,8 @@ def run_bench(lineup: Lineup, rows: list[SuiteRow], names: list[str], config, re
         # made just before it, so the two sides of every ratio are seconds apart.
         for name in _rotated(names, turn):
             request = Request(row.prompt, row.media, name, config)
-            reference = run_target_only(lineup, request)
+            with _without_collection_pauses():
+                reference = run_target_only(lineup, request)
             baseline.append(reference)
             records[name].media_kinds.append(row.media.kind)
             records[name].repeat_indices.append(repeat)
@@ -109,19 +113,34 @@ def _settings(lineup: Lineup, rows: int, repeats: int, gamma: int, config) -> di
             "tree": asdict(config.tree) if config.tree else None, "dynamic_threshold": config.dynamic_threshold}
 
 
+@contextmanager
+def _without_collection_pauses():
+    """A timed run does not pay for collecting earlier runs' garbage. A bench allocates the same way every time,
+    so Python's full collection (about 200 ms here) fell on the same run of every bench: one drafter's run of
+    one row, which read 0.77x in sessions 34 and 35 where the drafter's other rows read 1.7-2.3x."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _rotated(names: list[str], turn: int) -> list[str]:
     shift = turn % len(names)
     return names[shift:] + names[:shift]
 
 
 def _bench_drafter(lineup: Lineup, record: DrafterRecord, request: Request, reference: RunStats, gamma: int) -> None:
-    comparison = Comparison(reference, run_speculative(lineup, request))
+    with _without_collection_pauses():
+        comparison = Comparison(reference, run_speculative(lineup, request))
     record.comparisons.append(comparison)
     draft = _hf_assistant(lineup, request.drafter)
     if draft is False or not request.config.sampling.greedy or record.hf_assisted_unavailable:
         return
     try:
-        tokens, seconds = hf_assisted(lineup.target, request.question, request.media, request.config.max_new_tokens, gamma, draft)
+        with _without_collection_pauses():
+            tokens, seconds = hf_assisted(lineup.target, request.question, request.media, request.config.max_new_tokens, gamma, draft)
     except ValueError as error:  # e.g. vocabularies that differ by padding: transformers refuses the pair
         record.hf_assisted_unavailable = str(error).splitlines()[0]
         return
