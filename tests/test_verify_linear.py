@@ -24,7 +24,7 @@ class TinyVLM(nn.Module):
 def test_packed_layers_give_what_the_stock_layers_give_for_any_number_of_rows():
     torch.manual_seed(0)
     model = TinyVLM()
-    inputs = [torch.randn(1, rows, 256) for rows in (1, 2, 5, 17, MOST_ROWS, MOST_ROWS + 1, 300)]
+    inputs = [torch.randn(1, rows, 256) for rows in (0, 1, 2, 5, 17, MOST_ROWS, MOST_ROWS + 1, 300)]
     before = [model.lm_head(x) for x in inputs]
     state = {name: value.clone() for name, value in model.state_dict().items()}
     assert pack_for_verification(model) == 3  # the language model's two large layers and the LM head
