@@ -139,7 +139,6 @@ def build_tower_sharpen_stage(out: Path, plan: Plan) -> None:
                                   warmup=plan.tower_sharpen.warmup, checkpoint_dir=checkpoints(out, stage))
     _save_target_in_place(out, model, marker, {"final_steps": plan.tower_sharpen.steps, "from": before,
                                                "occupied_cells_right": right, "phases": {stage: asdict(cost)}})
-    (checkpoints(out, stage) / "last.pt").unlink(missing_ok=True)
 
 
 def build_target_tune_stage(out: Path, plan: Plan) -> None:
@@ -167,7 +166,6 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
     # The target stage's own record stays (its first training); this one says which weights it made of which.
     _save_target_in_place(out, model, marker, {"final_steps": plan.target_tune.steps, "from": before,
                                                "phases": {stage: asdict(cost)}})
-    (checkpoints(out, stage) / "last.pt").unlink(missing_ok=True)
 
 
 def _in_place_stage(out: Path, stage: str) -> tuple[str, Path, bool]:
@@ -184,13 +182,15 @@ def _load_target(out: Path):
 
 
 def _save_target_in_place(out: Path, model, marker: Path, record: dict) -> None:
-    """fp16 weights over out/target, then the marker: the record and which weights the stage made."""
+    """fp16 weights over out/target, then the marker: the record and which weights the stage made; the stage's
+    last checkpoint (beside the marker) is then spent, and removed."""
     model.to("cpu", torch.float16)
     for part in (model.config.text_config, model.config.vision_config):  # loaded as float32, they would say so
         part.dtype = torch.float16
     model.save_pretrained(str(out / "target"))
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({**record, "result": _fingerprint(out / "target")}, indent=2))
+    (marker.parent / "last.pt").unlink(missing_ok=True)
 
 
 def build_draft_text_stage(out: Path, plan: Plan) -> None:
