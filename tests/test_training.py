@@ -14,6 +14,7 @@ from msd_demo.engine.drafters import load_head
 from msd_demo.inputs.media import Media
 from msd_demo.inputs.prompt import build_prompt
 from msd_demo.inputs.square import pads_to_square
+from msd_demo.inputs.thirds import reads_thirds
 from msd_demo.presets.catalog import MODELS_DIR
 from msd_demo.training import heads, robustness
 from msd_demo.training.__main__ import main
@@ -135,6 +136,7 @@ def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_ea
     main(tune)
     record = json.loads((tmp_path / ".checkpoints" / "target-tune" / "done.json").read_text())
     assert record["from"] == before != record["result"]  # it trained on the first target's weights
+    assert record["picture_thirds"] and reads_thirds(AutoProcessor.from_pretrained(tmp_path / "target"))  # and taught thirds
     capsys.readouterr()
     main(tune)  # the folder already holds the tuned target: not tuned twice
     assert "already the tuned target" in capsys.readouterr().out

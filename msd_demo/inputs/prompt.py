@@ -7,6 +7,7 @@ import torch
 from msd_demo.errors import UserInputError
 from msd_demo.inputs.media import Media
 from msd_demo.inputs.square import pad_to_square, pads_to_square
+from msd_demo.inputs.thirds import picture_thirds, reads_thirds
 from msd_demo.limits import LIMITS
 
 
@@ -48,7 +49,8 @@ def build_prompt(processor, question: str, media: Media | None, device: torch.de
     """A chat prompt for one user turn; video frames go in as a sequence of images.
 
     processor is a multimodal processor, or a tokenizer for a text-only model (media must then be None).
-    Frames are padded to squares first when the processor asks for it (square.py).
+    Frames are padded to squares first when the processor asks for it (square.py); a wide or tall picture is
+    followed by its named thirds when the processor asks for that (thirds.py).
     """
     question = check_question(question)
     check_prompt_tokens(processor, question)
@@ -57,8 +59,8 @@ def build_prompt(processor, question: str, media: Media | None, device: torch.de
         text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         inputs = processor(text, return_tensors="pt", add_special_tokens=_template_lacks_bos(processor, text))
     else:
-        frames = [pad_to_square(f) for f in media.frames] if pads_to_square(processor) else list(media.frames)
-        content = [{"type": "image"} for _ in frames] + [{"type": "text", "text": question}]
+        frames, content = _media_parts(processor, media)
+        content = content + [{"type": "text", "text": question}]
         messages = [{"role": "user", "content": content}]
         text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         inputs = processor(
@@ -68,6 +70,19 @@ def build_prompt(processor, question: str, media: Media | None, device: torch.de
     input_ids = model_inputs["input_ids"]
     visual_mask = input_ids[0] == image_token_id if image_token_id is not None else torch.zeros_like(input_ids[0], dtype=torch.bool)
     return Prompt(input_ids=input_ids, model_inputs=model_inputs, visual_mask=visual_mask.cpu())
+
+
+def _media_parts(processor, media: Media) -> tuple[list, list[dict]]:
+    """The images the processor reads and the message parts that place them: one image a frame, and after a
+    picture its thirds, each after its name, when the model reads thirds."""
+    frames = [pad_to_square(f) for f in media.frames] if pads_to_square(processor) else list(media.frames)
+    content = [{"type": "image"} for _ in frames]
+    if media.is_video or not reads_thirds(processor):
+        return frames, content
+    for name, third in picture_thirds(frames[0]):
+        frames.append(third)
+        content += [{"type": "text", "text": name}, {"type": "image"}]
+    return frames, content
 
 
 def _template_lacks_bos(processor, text: str) -> bool:

@@ -57,6 +57,9 @@ class Plan:
     # The vision tower's peak rate in the target-tune (0: frozen). The language loss on the "I see ..." lists then
     # reaches the tower: until session 23 it was trained only by the cell probe (vision.py) and frozen after it.
     target_tune_tower_rate: float = 0.0
+    # The target-tune teaches wide and tall pictures in thirds (inputs/thirds.py) and switches them on for the
+    # runtime (session 36): the squashed picture alone was read right about half as often at 3:1 and 1:3.
+    picture_thirds: bool = True
 
 
 # Issue 21: a layer more in the tower (36 patches to read, varied drawings) and two more text layers (grounded

@@ -23,6 +23,7 @@ from transformers import (
 )
 
 from msd_demo.engine.drafters.head_model import CONFIG_FILE, DraftHead, load_head, save_head
+from msd_demo.inputs.thirds import enable_thirds
 from msd_demo.training import architectures as arch
 from msd_demo.training import heads, vision_heads
 from msd_demo.training.card import update_heads_section
@@ -154,6 +155,10 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
         print(f"{stage}: {out / 'target'} is already the tuned target")
         return
     processor, model = _load_target(out)
+    # Thirds are taught here and saved with the weights: from then on every prompt has them (not for a target
+    # that reads LLaVA-NeXT tiles already).
+    if plan.picture_thirds and not reads_tiles(out / "target"):
+        enable_thirds(processor)
     tower = model.model.vision_tower
     tower.requires_grad_(plan.target_tune_tower_rate > 0)
     tower_ids = {id(p) for p in tower.parameters()}
@@ -164,8 +169,9 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
     batches = tune_batches(rng, processor, plan.batch_size)
     cost = train(model, batches, rng, plan.target_tune, processor.tokenizer.pad_token_id, checkpoints(out, stage), stage, groups)
     # The target stage's own record stays (its first training); this one says which weights it made of which.
+    processor.save_pretrained(str(out / "target"))
     _save_target_in_place(out, model, marker, {"final_steps": plan.target_tune.steps, "from": before,
-                                               "phases": {stage: asdict(cost)}})
+                                               "picture_thirds": plan.picture_thirds, "phases": {stage: asdict(cost)}})
 
 
 def _in_place_stage(out: Path, stage: str) -> tuple[str, Path, bool]:
