@@ -10,6 +10,7 @@ from msd_demo.engine.drafters.released_head import ReleasedHeadDrafter
 from msd_demo.errors import UserInputError
 from msd_demo.loading.models import LoadedModel, load_model, single_device_map
 from msd_demo.loading.released_heads import load_released_head
+from msd_demo.loading.shared_kv_attention import share_kv_heads_on_cpu
 from msd_demo.loading.verify_linear import pack_for_verification
 from msd_demo.presets.catalog import HEAD_DRAFTERS, MODEL_DRAFTERS, Preset, get_preset
 
@@ -25,6 +26,7 @@ class Lineup:
             raise UserInputError(f"the tiny models are missing: {preset.target} does not exist.")
         self.target = load_model(preset.target, multimodal=True, dtype=dtype, processor_options=preset.processor_options)
         pack_for_verification(self.target.model)  # on the CPU, a verify's few rows for less (verify_linear.py)
+        share_kv_heads_on_cpu(self.target.model)  # and its attention without copying the KV cache (shared_kv_attention.py)
         self._draft_models: dict[str, LoadedModel] = {}
         self._heads: dict = {}
 
