@@ -86,9 +86,10 @@ def heads_section(out: Path) -> str:
         f"world samples ({text_pools}{pools.get('multimodal', 0)} images and videos; "
         f"`msd_demo/training/heads.py`).{long_answers} Each trains on the target's true features and then on its own "
         "predictions in their place, as while drafting. Top-1: held-out share of answer tokens where the head's first "
-        f"choice is the target's, drafting 1 and 2 tokens ahead ({pools['heldout']} fresh multimodal samples); for "
-        "heads that draft two tokens a pass, a third figure: the second token of a pass, from the true features.\n\n"
-        "| head | recipe | on disk | steps | CPU time | top-1, depth 1 / 2 (/ second token of a pass) |\n"
+        f"choice is the target's, drafting 1, 2, ... tokens ahead, as deep as the head was trained to draft (2 until "
+        f"session 36, 4 since: `heads.DEPTH`; {pools['heldout']} fresh multimodal samples); for heads that draft two "
+        "tokens a pass, a last figure: the second token of a pass, from the true features.\n\n"
+        "| head | recipe | on disk | steps | CPU time | top-1 by depth (/ second token of a pass) |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(rows)
     )
 
