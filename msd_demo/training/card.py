@@ -48,7 +48,17 @@ def update_heads_section(out: Path) -> None:
         return
     end = card.find("\n## ", start + len(HEADS_TITLE))  # the section stays where it was, before the next one
     rest = "\n\n" + card[end + 1:] if end >= 0 else "\n"
-    path.write_text(card[:start] + heads_section(out) + rest)
+    path.write_text(card[:start] + _with_session_notes(heads_section(out), card[start:end if end >= 0 else len(card)]) + rest)
+
+
+def _with_session_notes(section: str, old_section: str) -> str:
+    """The old section's hand-written paragraphs on how the heads were retrained ("Session N: ...") kept, above
+    the new table: the table says what each head is now, they say which command made it."""
+    notes = [paragraph for paragraph in old_section.split("\n\n") if paragraph.startswith("Session ")]
+    table = section.find("\n\n| head |")
+    if not notes or table < 0:
+        return section
+    return section[:table] + "\n\n" + "\n\n".join(note.strip("\n") for note in notes) + section[table:]
 
 
 HEADS_TITLE = "## Draft heads"
