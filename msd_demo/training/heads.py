@@ -28,9 +28,9 @@ from msd_demo.training.loop import Cost, Schedule, run_steps
 
 RAMP_STEPS = 500  # stage two of msd: the multimodal share rises linearly from 0 to 1 over these steps
 # Passes per training step: the true features, then the head's own predictions, as deep as the default draft
-# (gamma 4). Session 36: msd warm-started 300 steps at 4 passes instead of 2 drafted the held-out pool's third and
-# fourth tokens right 0.969 / 0.969 of the time instead of 0.944 / 0.940, and the bench's tau rose 4.20 -> 4.34
-# (videos 4.05 -> 4.25), the same tokens; a step costs about twice as much.
+# (gamma 4). Session 36: msd warm-started by the heads stage (550 steps) at 4 passes instead of 2 drafted the
+# held-out pool's third and fourth tokens right 0.959 / 0.958 of the time instead of 0.944 / 0.940, and the bench's
+# tau rose 4.20 -> 4.38 (videos 4.05 -> 4.25), the same tokens; a step costs about twice as much.
 DEPTH = 4
 
 

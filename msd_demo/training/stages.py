@@ -23,7 +23,7 @@ from transformers import (
 )
 
 from msd_demo.engine.drafters.head_model import CONFIG_FILE, DraftHead, load_head, save_head
-from msd_demo.inputs.thirds import enable_thirds
+from msd_demo.inputs.thirds import enable_thirds, reads_thirds
 from msd_demo.training import architectures as arch
 from msd_demo.training import heads, vision_heads
 from msd_demo.training.card import update_heads_section
@@ -171,7 +171,7 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
     # The target stage's own record stays (its first training); this one says which weights it made of which.
     processor.save_pretrained(str(out / "target"))
     _save_target_in_place(out, model, marker, {"final_steps": plan.target_tune.steps, "from": before,
-                                               "picture_thirds": plan.picture_thirds, "phases": {stage: asdict(cost)}})
+                                               "picture_thirds": reads_thirds(processor), "phases": {stage: asdict(cost)}})
 
 
 def _in_place_stage(out: Path, stage: str) -> tuple[str, Path, bool]:
