@@ -11,7 +11,7 @@ from scipy.stats import chisquare
 from msd_demo.engine import DecodeConfig, SamplingConfig, speculative, target_only
 from msd_demo.engine.drafters import HeadDrafter, ModelDrafter, PromptLookupDrafter
 from msd_demo.engine.model_cache import CachedModel
-from msd_demo.engine.tree import TreeConfig, tree_attention
+from msd_demo.engine.tree import DraftShape, TreeConfig, finish, grow_draft, tree_attention
 from msd_demo.engine.tree_verify import verify_tree_greedy, verify_tree_sampling
 from msd_demo.errors import UserInputError
 from msd_demo.inputs.media import Media, load_media
@@ -130,6 +130,36 @@ def _joint_first_two(target, sampling) -> dict[tuple[int, int], float]:
 
 def _rows(*tokens_per_row, vocab=6):
     return torch.nn.functional.one_hot(torch.tensor(tokens_per_row), vocab).float()
+
+
+def _scripted_scorer(rows_by_depth: dict[int, torch.Tensor]):
+    """A drafter whose q after a node depends only on the node's depth (depth 0: the root)."""
+    return lambda tree, frontier: rows_by_depth[int(tree.depths[frontier[0]])].expand(len(frontier), -1)
+
+
+def test_a_greedy_chain_draws_one_child_a_depth_and_ends_before_a_node_q_never_drew():
+    q = {depth: _rows(token)[0] * 0.9 + 0.1 / 6 for depth, token in enumerate((3, 5, 1, 4))}
+    greedy = SamplingConfig(temperature=0.0)
+    tree = grow_draft(q[0], _scripted_scorer(q), DraftShape(1, 4, 4), greedy, None)
+    assert tree.tokens.tolist() == [3, 5, 1, 4] and tree.parents.tolist() == [-1, 0, 1, 2]
+    assert torch.equal(tree.ancestors, torch.ones(4, 4, dtype=torch.bool).tril())
+    drafted = finish(tree, greedy)
+    assert drafted.token_ids == [3, 5, 1, 4] and drafted.parents == [-1, 0, 1, 2]
+    assert torch.equal(drafted.q, torch.stack([q[0], q[1], q[2], q[3]]))
+    q[2] = torch.zeros(6)  # a broken q at depth 2: its node (and all after it) is dropped
+    drafted = finish(grow_draft(q[0], _scripted_scorer(q), DraftShape(1, 4, 4), greedy, None), greedy)
+    assert drafted.token_ids == [3, 5] and drafted.parents == [-1, 0] and torch.equal(drafted.q, torch.stack([q[0], q[1]]))
+
+
+def test_a_greedy_tree_keeps_its_best_nodes_with_their_ancestors():
+    q = {0: torch.tensor([0.0, 0.5, 0.3, 0.2, 0.0, 0.0]), 1: torch.tensor([0.0, 0.0, 0.0, 0.0, 0.6, 0.4])}
+    greedy = SamplingConfig(temperature=0.0)
+    tree = grow_draft(q[0], _scripted_scorer(q), DraftShape(2, 2, 4), greedy, None)
+    # depth 1: tokens 1 (0.5), 2 (0.3); depth 2: 4 and 5 under each; the best four by path q: 1, 2, 1-4, 1-5
+    assert tree.tokens.tolist() == [1, 2, 4, 5, 4, 5] and tree.parents.tolist() == [-1, -1, 0, 0, 1, 1]
+    assert tree.ancestors[4].tolist() == [False, True, False, False, True, False]
+    drafted = finish(tree, greedy)
+    assert drafted.token_ids == [1, 2, 4, 5] and drafted.parents == [-1, -1, 0, 0]
 
 
 def test_greedy_tree_verify_takes_the_longest_matching_path():

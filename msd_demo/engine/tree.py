@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import torch
-import torch.nn.functional as F
 
 from msd_demo.engine.sampling import SamplingConfig
 from msd_demo.errors import UserInputError
@@ -68,30 +67,48 @@ def most_nodes(top_k: int, depth: int) -> int:
 
 class GrowingTree:
     """Nodes as they are drafted, numbered in order of creation (parents before children). Parent -1 is the
-    root, the last emitted token. All on the device: growing a draft needs no host sync."""
+    root, the last emitted token. All on the device: growing a draft needs no host sync.
+
+    Its tensors are written in place into buffers sized for the most nodes the shape can grow: a draft adds
+    nodes gamma times a step, and copying every tensor on each add was a fifth of a CPU draft's time. A chain
+    keeps no ancestor matrix: a node's ancestors there are the nodes before it."""
 
     def __init__(self, shape: DraftShape, device: torch.device):
         self.shape, self.device, self.size = shape, device, 0
-        self.tokens = torch.empty(0, dtype=torch.long, device=device)
-        self.parents = torch.empty(0, dtype=torch.long, device=device)
-        self.depths = torch.empty(0, dtype=torch.long, device=device)
-        self.scores = torch.empty(0, device=device)  # cumulative log q of the path to each node
-        self.q_index = torch.empty(0, dtype=torch.long, device=device)  # the q row each node was drawn from
+        capacity = shape.most_nodes
+        self._numbers = torch.arange(capacity, device=device)
+        self._tokens = torch.zeros(capacity, dtype=torch.long, device=device)
+        self._parents = torch.zeros(capacity, dtype=torch.long, device=device)
+        self._depths = torch.zeros(capacity, dtype=torch.long, device=device)
+        self._scores = torch.zeros(capacity, device=device)  # cumulative log q of the path to each node
+        self._q_index = torch.zeros(capacity, dtype=torch.long, device=device)  # the q row each node was drawn from
         self.q_rows: list[torch.Tensor] = []
-        self.ancestors = torch.zeros(0, 0, dtype=torch.bool, device=device)  # [N, N], each node its own ancestor
+        # [N, N], each node its own ancestor
+        self._ancestors = None if shape.is_chain else torch.zeros(capacity, capacity, dtype=torch.bool, device=device)
+
+    tokens = property(lambda self: self._tokens[: self.size])
+    parents = property(lambda self: self._parents[: self.size])
+    depths = property(lambda self: self._depths[: self.size])
+    scores = property(lambda self: self._scores[: self.size])
+    q_index = property(lambda self: self._q_index[: self.size])
+
+    @property
+    def ancestors(self) -> torch.Tensor:
+        if self._ancestors is None:
+            return torch.ones(self.size, self.size, dtype=torch.bool, device=self.device).tril()
+        return self._ancestors[: self.size, : self.size]
 
     def add(self, parents, tokens, scores, q_index, depth: int) -> torch.Tensor:
         """Append nodes; returns their indices."""
-        count, old = len(tokens), self.size
-        ancestors = F.pad(self.ancestors, (0, count, 0, count))
-        rows = ancestors[parents.clamp(min=0)] & (parents >= 0)[:, None]
-        new = torch.arange(old, old + count, device=self.device)
-        rows[torch.arange(count, device=self.device), new] = True
-        ancestors[old:] = rows
-        self.ancestors, self.size = ancestors, old + count
-        self.tokens, self.parents = torch.cat([self.tokens, tokens]), torch.cat([self.parents, parents])
-        self.depths = torch.cat([self.depths, torch.full_like(tokens, depth)])
-        self.scores, self.q_index = torch.cat([self.scores, scores]), torch.cat([self.q_index, q_index])
+        old, end = self.size, self.size + len(tokens)
+        new = self._numbers[old:end]
+        self._tokens[old:end], self._parents[old:end], self._depths[old:end] = tokens, parents, depth
+        self._scores[old:end], self._q_index[old:end] = scores, q_index
+        if self._ancestors is not None:
+            rows = self._ancestors[parents.clamp(min=0)] & (parents >= 0)[:, None]
+            rows[torch.arange(len(tokens), device=self.device), new] = True
+            self._ancestors[old:end] = rows
+        self.size = end
         return new
 
     def attention(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
@@ -117,18 +134,22 @@ def grow_draft(root_q: torch.Tensor, score: NodeScorer, shape: DraftShape, sampl
     tree = GrowingTree(shape, root_q.device)
     frontier = torch.full((1,), -1, device=root_q.device)
     frontier_q, frontier_scores = root_q[None], torch.zeros(1, device=root_q.device)
+    q_rows_before = 0  # rows of q drawn from at earlier depths
     for depth in range(1, shape.depth + 1):
         frontier, frontier_q, frontier_scores, top_k = _within_budget(tree, frontier, frontier_q, frontier_scores, sampling)
         if top_k == 0:
             break
         tokens, log_q = _children(frontier_q, top_k, sampling, generator)  # [F, k]
         tree.q_rows.append(frontier_q)
-        q_index = sum(len(rows) for rows in tree.q_rows[:-1]) + torch.arange(len(frontier), device=tree.device)
-        new = tree.add(frontier.repeat_interleave(top_k), tokens.flatten(), (frontier_scores[:, None] + log_q).flatten(),
-                       q_index.repeat_interleave(top_k), depth)
+        q_index = q_rows_before + torch.arange(len(frontier), device=tree.device)
+        q_rows_before += len(frontier)
+        if top_k > 1:  # each frontier node has top_k children
+            frontier, q_index = frontier.repeat_interleave(top_k), q_index.repeat_interleave(top_k)
+        new = tree.add(frontier, tokens.flatten(), (frontier_scores[:, None] + log_q).flatten(), q_index, depth)
         if depth == shape.depth or _below_threshold(tree, new, shape.threshold):
             break
-        frontier = new[tree.scores[new].topk(min(shape.top_k, len(new))).indices]
+        # A chain's one new node is its frontier; a tree's are the best top_k, best first.
+        frontier = new if shape.is_chain else new[tree.scores[new].topk(min(shape.top_k, len(new))).indices]
         frontier_q, frontier_scores = score(tree, frontier), tree.scores[frontier]
     return tree
 
@@ -163,6 +184,8 @@ def _below_threshold(tree: GrowingTree, new: torch.Tensor, threshold: float) -> 
 def finish(tree: GrowingTree, sampling: SamplingConfig) -> DraftedTree:
     """Greedy: rerank to the node budget (EAGLE-2); a stable sort on the score keeps a parent before its
     children, whose scores are never higher. Nodes a q of zero reached are dropped. One host sync."""
+    if tree.shape.is_chain:
+        return _finish_chain(tree)
     kept = torch.arange(tree.size, device=tree.device)
     if sampling.greedy and tree.size > tree.shape.nodes:
         kept = torch.sort(-tree.scores, stable=True).indices[: tree.shape.nodes].sort().values
@@ -173,6 +196,14 @@ def finish(tree: GrowingTree, sampling: SamplingConfig) -> DraftedTree:
     token_ids, parent_ids = torch.stack([tree.tokens[kept], parents]).tolist() if len(kept) else ([], [])
     q = torch.cat(tree.q_rows)[tree.q_index[kept]] if tree.q_rows else None
     return DraftedTree(token_ids, parent_ids, q)
+
+
+def _finish_chain(tree: GrowingTree) -> DraftedTree:
+    """A chain needs no rerank; it ends before its first node a q of zero reached (the rest descend from it)."""
+    tokens, finite = torch.stack([tree.tokens, torch.isfinite(tree.scores).long()]).tolist() if tree.size else ([], [])
+    length = finite.index(0) if 0 in finite else len(finite)
+    q = torch.cat(tree.q_rows)[:length] if tree.q_rows else None
+    return DraftedTree(tokens[:length], list(range(-1, length - 1)), q)
 
 
 def path_to(parents: list[int], node: int) -> list[int]:

@@ -63,8 +63,8 @@ class HeadDrafter:
         # g of each node (row 1 + i; row 0 the root): what predicts its children, and is fed with them.
         self.node_g = g_root.new_zeros(1 + shape.most_nodes, g_root.shape[-1])
         self.node_g[0] = g_root
-        self.in_cache = torch.zeros(len(self.node_g) - 1, dtype=torch.bool, device=self.device)
-        self.fed_nodes = torch.empty(0, dtype=torch.long, device=self.device)
+        self.in_cache = torch.zeros(len(self.node_g) - 1, dtype=torch.bool, device=self.device)  # FLASH's
+        self.fed_nodes = torch.empty(0, dtype=torch.long, device=self.device)  # a tree's, in the order fed
         self.depth = 0  # of the nodes the next score call is for, less one
         root_q = probabilities(self.lm_head(g_root), self.sampling)
         tree = grow_draft(root_q, self._score, shape, self.sampling, self.generator)
@@ -96,10 +96,11 @@ class HeadDrafter:
     def _pass(self, tree: GrowingTree, frontier: torch.Tensor) -> None:
         """Feed the frontier and its ancestors not yet in the cache, each with the g that predicted it."""
         pending = frontier if self.per_pass == 1 else self._not_in_cache(tree, frontier)
-        self.fed_nodes = torch.cat([self.fed_nodes, pending])
-        self.in_cache[pending] = True
+        if self.per_pass > 1:
+            self.in_cache[pending] = True
         attend = None
         if not tree.shape.is_chain:  # the verified prefix, then the nodes' ancestors among the fed ones
+            self.fed_nodes = torch.cat([self.fed_nodes, pending])
             tree_part = tree.attention(pending, self.fed_nodes)
             attend = torch.cat([tree_part.new_ones(len(pending), self.tree_start), tree_part], dim=1)
         positions = self.root_position + tree.depths[pending]
