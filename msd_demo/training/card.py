@@ -97,7 +97,8 @@ def heads_section(out: Path) -> str:
         f"`msd_demo/training/heads.py`).{long_answers} Each trains on the target's true features and then on its own "
         "predictions in their place, as while drafting. Top-1: held-out share of answer tokens where the head's first "
         f"choice is the target's, drafting 1, 2, ... tokens ahead, as deep as the head was trained to draft (2 until "
-        f"session 36, 4 since: `heads.DEPTH`; {pools['heldout']} fresh multimodal samples); for heads that draft two "
+        "session 36, 4 since: `heads.DEPTH`, `msd` from session 36, the other heads from session 37; "
+        f"{pools['heldout']} fresh multimodal samples); for heads that draft two "
         "tokens a pass, a last figure: the second token of a pass, from the true features.\n\n"
         "| head | recipe | on disk | steps | CPU time | top-1 by depth (/ second token of a pass) |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(rows)
