@@ -100,6 +100,18 @@ def test_the_recipes_are_the_method_and_one_ablation_each():
     assert text_only.steps(100, 1000) == 100 and all(text_only.multimodal_share(s, 100) == 0.0 for s in (0, 99))
 
 
+def test_a_warm_start_goes_on_with_stage_two_without_stage_one_again():
+    """A warm-started head has been through its recipe once: a recipe with stage two trains on at stage two's
+    final share (the multimodal stage alone), while the text-only ablation goes on with its text stage."""
+    for recipe in RECIPES:
+        continued = recipe.continued()
+        assert (continued.name, continued.decoupled, continued.visual_feature) == (recipe.name, recipe.decoupled, recipe.visual_feature)
+        if recipe.multimodal_stage:
+            assert continued.steps(100, 150) == 150 and all(continued.multimodal_share(s, 100) == 1.0 for s in (0, 149))
+        else:
+            assert continued == recipe and continued.multimodal_share(0, 100) == 0.0
+
+
 def test_head_drafters_are_offered_where_their_weights_are(llava_lineup, tmp_path):
     from msd_demo.presets.catalog import get_preset
 

@@ -222,7 +222,9 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None, war
     warm_start: a folder of heads to start from (each by its name) instead of a fresh initialisation: after a
     target-tune the heads follow the tuned target's features in a fraction of the steps."""
     chosen = [r for r in heads.RECIPES if names is None or r.name in names]
-    schedules = {r.name: dataclasses.replace(plan.heads, steps=r.steps(plan.head_text_steps, plan.heads.steps)) for r in chosen}
+    trained = {r.name: r.continued() if warm_start else r for r in chosen}
+    schedules = {r.name: dataclasses.replace(plan.heads, steps=trained[r.name].steps(plan.head_text_steps, plan.heads.steps))
+                 for r in chosen}
     target_weights = _fingerprint(out / "target")
     pending = [r for r in chosen if not _already_done(out, r.name, schedules[r.name], target_weights, r)]
     if not pending:
@@ -239,10 +241,12 @@ def build_heads_stage(out: Path, plan: Plan, names: list[str] | None = None, war
         objective = heads.HeadObjective(head, target.get_input_embeddings(), target.get_output_embeddings())
         schedule = schedules[recipe.name]
         cost = heads.train_head(
-            recipe, objective, pools, schedule, plan.head_text_steps, plan.head_batch_size, SEEDS["heads"], checkpoints(out, recipe.name)
+            trained[recipe.name], objective, pools, schedule, plan.head_text_steps, plan.head_batch_size, SEEDS["heads"],
+            checkpoints(out, recipe.name),
         )
         accuracies = heads.held_out_accuracy(objective, pools["heldout"])
-        _finish_head(out, recipe.name, head, schedule, heads.record_of(recipe, cost, accuracies, schedule, pools), target_weights)
+        record = {**heads.record_of(recipe, cost, accuracies, schedule, pools), "warm_started": warm_start is not None}
+        _finish_head(out, recipe.name, head, schedule, record, target_weights)
 
     update_heads_section(out)
 
