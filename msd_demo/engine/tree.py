@@ -70,8 +70,8 @@ class GrowingTree:
     root, the last emitted token. All on the device: growing a draft needs no host sync.
 
     Its tensors are written in place into buffers sized for the most nodes the shape can grow: a draft adds
-    nodes gamma times a step, and copying every tensor on each add was a fifth of a CPU draft's time. A chain
-    keeps no ancestor matrix: a node's ancestors there are the nodes before it."""
+    nodes gamma times a step, and copying every tensor on each add cost msd 5 of its 60 ms of drafting on a CPU
+    video answer (session 37). A chain keeps no ancestor matrix: a node's ancestors there are the nodes before it."""
 
     def __init__(self, shape: DraftShape, device: torch.device):
         self.shape, self.device, self.size = shape, device, 0

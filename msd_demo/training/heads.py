@@ -51,9 +51,8 @@ class HeadRecipe:
 
     def continued(self) -> "HeadRecipe":
         """What a warm start trains: the head has been through the recipe once, so a recipe with stage two goes on
-        with stage two at its final multimodal share, without stage one and the ramp again. Session 37: run again,
-        they put 550 of msd's warm-start steps mostly on text, and at 4 drafting passes msd fell behind its
-        multimodal-only ablation (tau 4.38 against 4.49)."""
+        with stage two at its final multimodal share, without stage one and the ramp again (which put most of msd's
+        550 warm-start steps on text until session 37)."""
         return replace(self, text_stage=False, ramp=False) if self.multimodal_stage else self
 
     def multimodal_share(self, step: int, text_steps: int) -> float:
