@@ -18,7 +18,7 @@ from msd_demo.training import robustness
 from msd_demo.training.data import blind_question
 from msd_demo.training.scoring import is_right, listed_and_true, seeing_errors, seen_lists, sees_right, shape_confusions
 from msd_demo.world import COLOURS, KINDS, POSITIONS, SHAPES, VideoScene
-from msd_demo.world.grounded import i_see
+from msd_demo.world.grounded import i_see, state_after
 from msd_demo.world.phrasings import (
     _EVERYDAY_FRAMES,
     _OFF_TOPIC,
@@ -35,7 +35,7 @@ from msd_demo.world.phrasings import (
 from msd_demo.world.render import Placed
 from msd_demo.world.render_heldout import draw_heldout
 from msd_demo.world.render_varied import draw_varied
-from msd_demo.world.robust import OFF_TOPIC, ROBUST_KINDS, sample_robust_example
+from msd_demo.world.robust import OFF_TOPIC, ROBUST_KINDS, sample_robust_example, uniform_frame_indices
 from msd_demo.world.scene import BACKGROUNDS, EXTRA_BACKGROUNDS, background_shades, resolutions
 from msd_demo.world.textdata import sample_grounded_text_example
 from msd_demo.world.variety import (
@@ -272,6 +272,22 @@ def test_motion_answers_say_start_end_then_the_direction():
             f"The {move.shape.name} is at the {move.shape.position} at the start and at the {move.destination} at the end, "
             f"so it moves {move.direction}."
         )
+
+
+def test_video_descriptions_list_halfway_and_the_end_each_after_the_events_that_made_it():
+    rng = random.Random(13)
+    for _ in range(60):
+        example = sample_robust_example(rng, "heldout", "describe_video", video_frames=2)
+        video: VideoScene = example.scene
+        answer = example.answer
+        halfway_frame = uniform_frame_indices(video.num_frames, 6)[2]  # the third of the six frames the target sees
+        halfway, end = state_after(video, halfway_frame), state_after(video, video.num_frames - 1)
+        halfway_text, end_text = f"Halfway, {i_see(halfway)}", f"At the end, {i_see(end)}"
+        assert halfway_text in answer and answer.index(halfway_text) < answer.index(end_text), answer
+        # Two events: the first is over halfway and the second not begun; one event: nothing has happened yet.
+        assert halfway == state_after(video, 0 if len(video.events) == 1 else video.events[1].start - 1), answer
+        events = answer.split(" Then ")[1:]
+        assert len(events) == len(video.events) and answer.count(" Then ", answer.index(end_text)) == 1, answer
 
 
 @pytest.mark.parametrize("kind", ROBUST_KINDS)

@@ -49,7 +49,7 @@ ASPECTS: dict[str, float] = {"1:1": 1.0, "3:1": 3.0, "1:3": 1 / 3}
 VIDEO_FRAMES = 6
 MAX_NEW_TOKENS = {  # each above the longest held-out answer of its kind (checks beside every listed shape included)
     "describe": 160, "count": 160, "colour": 160, "where": 144, "exists": 144,
-    "describe_video": 224, "motion": 320, OFF_TOPIC: 48,
+    "describe_video": 272, "motion": 320, OFF_TOPIC: 48,
 }
 COPY_PROBE_LISTS = 32
 _VERDICT = re.compile(r"\? (yes|no)\b")  # a check's verdict, after its question

@@ -346,7 +346,9 @@ def _cached(path: Path, key, build):
             return saved["pool"]
     pool = build()
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"key": key, "pool": pool}, path)
+    partial = path.with_suffix(".partial")  # renamed when whole: a stage reading it, or a resume, never sees half a pool
+    torch.save({"key": key, "pool": pool}, partial)
+    partial.replace(path)
     return pool
 
 
