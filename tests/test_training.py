@@ -143,6 +143,13 @@ def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_ea
     main(["--quick", "--out", str(tmp_path), "--stages", "draft-vlm"])  # the tune trained the tower it copies
     assert "draft-vlm: already built" not in capsys.readouterr().out
     assert draft_vlm_reads_the_target_tower(tmp_path)  # rebuilt on the tuned tower
+    shutil.copytree(tmp_path / "draft-vlm", tmp_path / "earlier" / "draft-vlm")
+    (tmp_path / ".checkpoints" / "draft-vlm" / "done.json").unlink()
+    main(["--quick", "--out", str(tmp_path), "--stages", "draft-vlm", "--warm-start", str(tmp_path / "earlier")])
+    assert "draft-vlm: starts from" in capsys.readouterr().out and draft_vlm_reads_the_target_tower(tmp_path)
+    earlier, now = (AutoModelForImageTextToText.from_pretrained(tmp_path / folder).model.language_model.state_dict()
+                    for folder in ("earlier/draft-vlm", "draft-vlm"))
+    assert all((now[key] - earlier[key]).abs().max() < 0.01 for key in now)  # two small steps on, not a fresh model
     main(["--quick", "--out", str(tmp_path), "--stages", "heads", "--heads", "msd", "--warm-start", str(tmp_path)])
     assert "msd: starts from" in capsys.readouterr().out
     assert json.loads((tmp_path / ".checkpoints" / "msd" / "done.json").read_text())["target"] == record["result"]

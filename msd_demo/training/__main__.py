@@ -36,8 +36,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--heads", help="heads and vision_heads stages: a comma-separated subset of "
                         f"{','.join(r.name for r in RECIPES + VISION_RECIPES)} "
                         "(two processes can train different heads side by side)")
-    parser.add_argument("--warm-start", type=Path, help="heads and vision_heads stages: start each head from the one "
-                        "of its name in this folder (after a target-tune; use with --steps)")
+    parser.add_argument("--warm-start", type=Path, help="heads, vision_heads and draft-vlm stages: start each head (the "
+                        "draft VLM's language model) from the one of its name in this folder (after a target-tune; use with --steps)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="torch CPU threads (default: all cores)")
     args = parser.parse_args(argv)
     args.stages = [s.strip() for s in args.stages.split(",") if s.strip()]
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         "target-tiles": lambda: stages.build_target_tiles_stage(args.out),
         "tower-sharpen": lambda: stages.build_tower_sharpen_stage(args.out, plan),
         "target-tune": lambda: stages.build_target_tune_stage(args.out, plan),
-        "draft-vlm": lambda: stages.build_vlm_stage(args.out, plan, "draft-vlm"),
+        "draft-vlm": lambda: stages.build_vlm_stage(args.out, plan, "draft-vlm", args.warm_start),
         "draft-text": lambda: stages.build_draft_text_stage(args.out, plan),
         "heads": lambda: stages.build_heads_stage(args.out, plan, args.heads, args.warm_start),
         "vision_heads": lambda: stages.build_vision_heads_stage(args.out, plan, args.heads, args.warm_start),

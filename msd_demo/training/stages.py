@@ -82,10 +82,12 @@ def write_visual_words(out: Path) -> None:
     (out / "visual_words.txt").write_text("\n".join(sorted(VISUAL_WORDS)) + "\n")
 
 
-def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
+def build_vlm_stage(out: Path, plan: Plan, stage: str, warm_start: Path | None = None) -> None:
     """The target or the draft VLM: LLaVA (CLIP vision tower + Llama text) trained on images and videos.
 
-    The draft VLM starts from a copy of the target's vision tower, so it is built after the target."""
+    The draft VLM starts from a copy of the target's vision tower, so it is built after the target. warm_start (the
+    draft VLM only): a folder whose draft VLM's language model and projector it starts from, after a target-tune
+    changed what the target says (session 38: a few hundred steps instead of the 5000 of a fresh one)."""
     size, schedule = (TARGET_SIZE, plan.target) if stage == "target" else (DRAFT_VLM_SIZE, plan.draft_vlm)
     # What it is built from: the target's vision tower for the draft VLM (a copy of it), the tokenizer for the target.
     target_weights = _tower_fingerprint(out / "target") if stage == "draft-vlm" else _tokenizer_fingerprint(out)
@@ -97,6 +99,9 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str) -> None:
     text = arch.llama_config(tokenizer, size.text_hidden, size.text_layers, size.heads, size.kv_heads)
     config = arch.llava_config(tokenizer, text, size.vision_hidden, size.vision_layers, IMAGE_SIZE, PATCH)
     model = LlavaForConditionalGeneration(config).to(pick_device())
+    if stage == "draft-vlm" and warm_start is not None:
+        model.load_state_dict(AutoModelForImageTextToText.from_pretrained(str(warm_start / stage)).state_dict())
+        print(f"{stage}: starts from {warm_start / stage}")
     if stage == "draft-vlm":
         target_tower = AutoModelForImageTextToText.from_pretrained(str(out / "target")).model.vision_tower
         model.model.vision_tower.load_state_dict(target_tower.state_dict())
