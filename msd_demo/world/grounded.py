@@ -199,7 +199,7 @@ def state_after(video: VideoScene, frame: int) -> list[Shape]:
     listed where it started (its move not over yet), in reading order."""
     shapes = {s.name: s for s in video.scene.objects}
     for event in video.events:
-        if frame < (event.end if event.kind == "move" else event.start):
+        if frame < event.end:  # a move arrives at its end; an appear or disappear ends where it starts
             continue
         shape = event.shape
         if event.kind == "disappear":
@@ -221,7 +221,7 @@ def describe_video_answer(video: VideoScene) -> str:
     the six frames the target sees (MIDDLE): in a two-event video the first event is over and the second not
     begun there, in every video the world draws; in a one-event video nothing has happened yet."""
     middle = round(MIDDLE * (video.num_frames - 1))
-    before = [e for e in video.events if middle >= (e.end if e.kind == "move" else e.start)]
+    before = [e for e in video.events if middle >= e.end]
     after = [e for e in video.events if e not in before]
 
     def then(events: list[Event]) -> list[str]:
