@@ -133,7 +133,8 @@ def build_tower_sharpen_stage(out: Path, plan: Plan) -> None:
     every aspect ratio, the language model untouched; a target-tune after it teaches the language model the
     sharper tokens. Session 33: an MLP probe on the tower's tokens named 3:1 held-out shapes 70% right before
     and 76% after 1500 steps (`python -m msd_demo.training.seeing`), and the target read them (its section in
-    models/README.md). Run only when named, on a trained target."""
+    models/README.md). With plan.picture_thirds the tower learns wide and tall pictures' thirds too, as the tuned
+    target will read them (session 39). Run only when named, on a trained target."""
     stage = "tower-sharpen"
     before, marker, done = _in_place_stage(out, stage)
     if done:
@@ -142,8 +143,9 @@ def build_tower_sharpen_stage(out: Path, plan: Plan) -> None:
     processor, model = _load_target(out)  # pretrain_vision's optimizer holds only the tower (and its probe)
     right, cost = pretrain_vision(model, processor.image_processor, plan.tower_sharpen.steps, SEEDS[stage],
                                   learning_rate=plan.tower_sharpen.learning_rate, widest=MAX_ASPECT,
-                                  warmup=plan.tower_sharpen.warmup, checkpoint_dir=checkpoints(out, stage))
-    _save_target_in_place(out, model, marker, {"final_steps": plan.tower_sharpen.steps, "from": before,
+                                  warmup=plan.tower_sharpen.warmup, checkpoint_dir=checkpoints(out, stage),
+                                  thirds=plan.picture_thirds)
+    _save_target_in_place(out, model, marker, {"final_steps": plan.tower_sharpen.steps, "from": before, "thirds": plan.picture_thirds,
                                                "occupied_cells_right": right, "phases": {stage: asdict(cost)}})
 
 

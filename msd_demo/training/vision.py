@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from msd_demo.inputs.square import image_processor_pads, pad_to_square
+from msd_demo.inputs.thirds import picture_thirds
 from msd_demo.training.loop import Cost, Schedule, run_steps
 from msd_demo.world import COLOURS, SHAPES, SIZES
 from msd_demo.world.render_varied import render_varied_scene
@@ -80,7 +81,8 @@ class CellProbe(nn.Module):
         Returns the loss and, per attribute, the share of the occupied cells named right (most cells are empty, so
         a share over all cells would reward a probe that says "empty" everywhere)."""
         cells = weights @ patches  # [B, 9, H]
-        occupied = labels["kind"] != ATTRIBUTES["kind"].index(EMPTY)
+        # A third of a picture labels only the cells it holds (the others are NO_LABEL, neither empty nor occupied).
+        occupied = (labels["kind"] != ATTRIBUTES["kind"].index(EMPTY)) & (labels["kind"] != NO_LABEL)
         loss, right = 0.0, {}
         for name, head in self.cells.items():
             logits = head(cells)
@@ -92,18 +94,65 @@ class CellProbe(nn.Module):
 
 
 def scene_batch(
-    rng: random.Random, image_processor, batch_size: int, patches_per_side: int, widest: float = MAX_ASPECT
+    rng: random.Random, image_processor, batch_size: int, patches_per_side: int, widest: float = MAX_ASPECT,
+    thirds: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-    """(pixels [B, 3, S, S], cell weights [B, 9, P*P], labels) of varied training pictures,
+    """(pixels [N, 3, S, S], cell weights [N, 9, P*P], labels) of `batch_size` varied training pictures,
     their aspect ratios between 1/widest and widest. Pictures are padded first if the processor's switch says so
-    (as the runtime does); squashed, every picture's cells lie where a square picture's do."""
+    (as the runtime does); squashed, every picture's cells lie where a square picture's do. With `thirds`, a wide
+    or tall picture's thirds follow as pictures of their own (as the runtime reads them, inputs/thirds.py), each
+    labelled on the three cells it holds: N is then more than batch_size."""
     scenes = [sample_varied_scene(rng, "train", widest=widest) for _ in range(batch_size)]
     pictures = [render_varied_scene(scene, sample_style(rng, scene)) for scene in scenes]
     pads = image_processor_pads(image_processor)
-    pixels = image_processor([pad_to_square(p) if pads else p for p in pictures], return_tensors="pt")["pixel_values"]
+    images = [pad_to_square(p) if pads else p for p in pictures]
     sizes = [(scene.width, scene.height) if pads else (1, 1) for scene in scenes]
-    weights = torch.stack([cell_patch_weights(width, height, patches_per_side) for width, height in sizes])
-    return pixels, weights, cell_labels(scenes)
+    weights = [cell_patch_weights(width, height, patches_per_side) for width, height in sizes]
+    labels = cell_labels(scenes)
+    if thirds and not pads:  # a padded picture is square: it has no thirds
+        images, weights, labels = _with_thirds(pictures, images, weights, labels, patches_per_side)
+    pixels = image_processor(images, return_tensors="pt")["pixel_values"]
+    return pixels, torch.stack(weights), labels
+
+
+def _with_thirds(pictures: list, images: list, weights: list, labels: dict[str, torch.Tensor], patches_per_side: int):
+    """The batch with every wide or tall picture's thirds appended: (images, weights, labels)."""
+    extra_rows = []
+    for row, picture in enumerate(pictures):
+        parts = picture_thirds(picture)
+        wide = picture.width > picture.height
+        for index, (_, third) in enumerate(parts):
+            images.append(third)
+            weights.append(third_cell_weights(index, wide, patches_per_side))
+            extra_rows.append((row, third_cells(index, wide)))
+    for name, values in labels.items():
+        if name == "background":  # a third shows the picture's background
+            labels[name] = torch.cat([values, values[[row for row, _ in extra_rows]]])
+            continue
+        extra = torch.full((len(extra_rows), GRID * GRID), NO_LABEL, dtype=torch.long)
+        for i, (row, cells) in enumerate(extra_rows):
+            extra[i, cells] = values[row, cells]
+        labels[name] = torch.cat([values, extra])
+    return images, weights, labels
+
+
+def third_cells(index: int, wide: bool) -> list[int]:
+    """The grid cells (row-major) a picture's third holds: column `index` of a wide picture, row `index` of a tall one."""
+    return [row * GRID + index for row in range(GRID)] if wide else [index * GRID + col for col in range(GRID)]
+
+
+def third_cell_weights(index: int, wide: bool, patches_per_side: int) -> torch.Tensor:
+    """[9, P * P]: cell_patch_weights for a third squashed to a square: a wide picture's third holds one column of
+    the grid, so each of its cells is a band a third as tall as the whole third (a tall one's, a third as wide); the
+    other six cells get no weight."""
+    weights = torch.zeros(GRID * GRID, patches_per_side * patches_per_side)
+    edges = torch.linspace(0.0, 1.0, patches_per_side + 1)
+    whole = _overlaps(edges, 0.0, 1.0)
+    for band, cell in enumerate(third_cells(index, wide)):
+        part = _overlaps(edges, band / GRID, (band + 1) / GRID)
+        area = torch.outer(part, whole) if wide else torch.outer(whole, part)
+        weights[cell] = area.flatten() / area.sum()
+    return weights
 
 
 def cell_labels(scenes: list) -> dict[str, torch.Tensor]:
@@ -130,13 +179,14 @@ def widest_aspect(step: int, steps: int) -> float:
 
 def pretrain_vision(
     model, image_processor, steps: int, seed: int, batch_size: int = 64, learning_rate: float = 2e-3,
-    widest: float | None = None, warmup: int | None = None, checkpoint_dir: Path | None = None,
+    widest: float | None = None, warmup: int | None = None, checkpoint_dir: Path | None = None, thirds: bool = False,
 ) -> tuple[float, Cost]:
     """Trains model.model.vision_tower in place, on the curriculum's aspect ratios or (given `widest`) on every
     one up to it; returns the share of occupied cells' attributes (shape, colour, size) named right over the
     last batches (up to 50), and the cost. warmup: steps of rising learning rate (default a twentieth of the
     steps). With a checkpoint_dir, the shared training loop checkpoints there and an interrupted run resumes
-    where it stopped (its cost then includes the time before the interruption)."""
+    where it stopped (its cost then includes the time before the interruption). thirds: every wide or tall
+    picture's thirds are trained on too, as a target that reads thirds sees them (scene_batch)."""
     tower = model.model.vision_tower
     patches_per_side = tower.config.image_size // tower.config.patch_size
     probe = CellProbe(tower.config.hidden_size).to(model.device)
@@ -145,7 +195,7 @@ def pretrain_vision(
 
     def step(cost: Cost) -> tuple[torch.Tensor, dict]:
         widest_now = widest_aspect(cost.steps, steps) if widest is None else widest
-        pixels, weights, labels = scene_batch(rng, image_processor, batch_size, patches_per_side, widest_now)
+        pixels, weights, labels = scene_batch(rng, image_processor, batch_size, patches_per_side, widest_now, thirds)
         hidden = tower(pixel_values=pixels.to(model.device), output_hidden_states=True).hidden_states[-1]
         labels = {k: v.to(model.device) for k, v in labels.items()}
         loss, right = probe.loss(hidden[:, 1:], weights.to(model.device), labels)  # drop CLS
