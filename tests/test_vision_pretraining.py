@@ -13,10 +13,13 @@ from msd_demo.training.vision import (
     ATTRIBUTES,
     EMPTY,
     NO_LABEL,
+    cell_labels,
     cell_patch_weights,
     pretrain_vision,
     pretrain_vision_once,
     scene_batch,
+    third_cell_weights,
+    third_cells,
     widest_aspect,
 )
 from msd_demo.world.variety import MAX_ASPECT, sample_varied_scene
@@ -53,6 +56,36 @@ def test_a_cell_of_a_padded_wide_or_tall_picture_reads_the_patches_it_covers():
     assert tall[:2, 2].tolist() == [0.5, 0.5] and tall.sum() - tall[:2, 2].sum() < 1e-6
     centre = cell_patch_weights(192, 192, 6)[4].view(6, 6)
     assert torch.allclose(centre[2:4, 2:4], torch.full((2, 2), 0.25))
+
+
+def test_a_third_of_a_wide_or_tall_picture_reads_its_own_column_or_row_of_the_grid():
+    """Squashed to a square, a 3:1 picture's middle third holds grid column 1: its cell 4 (the centre) is patch
+    rows 2-3 across the whole width; a 1:3 picture's bottom third holds grid row 2: its cell 7 is columns 2-3."""
+    middle = third_cell_weights(1, wide=True, patches_per_side=6).view(9, 6, 6)
+    assert middle[[1, 4, 7]].sum(dim=(1, 2)).allclose(torch.ones(3)) and middle[[0, 2, 3, 5, 6, 8]].abs().sum() == 0
+    assert torch.allclose(middle[4, 2:4], torch.full((2, 6), 1 / 12)) and middle[4].sum() - middle[4, 2:4].sum() < 1e-6
+    bottom = third_cell_weights(2, wide=False, patches_per_side=6).view(9, 6, 6)
+    assert bottom[[6, 7, 8]].sum(dim=(1, 2)).allclose(torch.ones(3)) and bottom[:6].abs().sum() == 0
+    assert torch.allclose(bottom[7, :, 2:4], torch.full((6, 2), 1 / 12))
+
+
+def test_thirds_follow_their_picture_labelled_on_the_cells_they_hold():
+    _, processor = tiny_llava()
+    pixels, weights, labels = scene_batch(random.Random(5), processor.image_processor, 16, 3, widest=MAX_ASPECT, thirds=True)
+    rng = random.Random(5)  # scene_batch draws its scenes first: the same ones again
+    scenes = [sample_varied_scene(rng, "train", widest=MAX_ASPECT) for _ in range(16)]
+    whole = cell_labels(scenes)
+    expected = [(row, third_cells(i, scene.width > scene.height)) for row, scene in enumerate(scenes)
+                if max(scene.width / scene.height, scene.height / scene.width) >= 2 for i in range(3)]
+    assert expected and pixels.shape[0] == weights.shape[0] == 16 + len(expected)
+    for name in ATTRIBUTES:
+        assert torch.equal(labels[name][:16], whole[name])
+        for extra, (row, cells) in enumerate(expected, start=16):
+            others = [c for c in range(9) if c not in cells]
+            assert torch.equal(labels[name][extra, cells], whole[name][row, cells])
+            assert (labels[name][extra, others] == NO_LABEL).all()
+            assert (weights[extra, others] == 0).all() and weights[extra, cells].sum(-1).allclose(torch.ones(3))
+    assert torch.equal(labels["background"][16:], whole["background"][[row for row, _ in expected]])
 
 
 def test_the_curriculum_starts_with_square_pictures_and_reaches_4_to_1():
