@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from transformers import AutoProcessor
 
-from msd_demo.inputs.media import Media
+from msd_demo.inputs.media import Media, uniform_frame_indices
 from msd_demo.inputs.prompt import build_prompt
 from msd_demo.inputs.square import PAD_SWITCH, enable_pad_to_square, pad_to_square, pads_to_square
 from msd_demo.presets.catalog import MODELS_DIR
@@ -35,7 +35,7 @@ from msd_demo.world.phrasings import (
 from msd_demo.world.render import Placed
 from msd_demo.world.render_heldout import draw_heldout
 from msd_demo.world.render_varied import draw_varied
-from msd_demo.world.robust import OFF_TOPIC, ROBUST_KINDS, sample_robust_example, uniform_frame_indices
+from msd_demo.world.robust import OFF_TOPIC, ROBUST_KINDS, sample_robust_example
 from msd_demo.world.scene import BACKGROUNDS, EXTRA_BACKGROUNDS, background_shades, resolutions
 from msd_demo.world.textdata import sample_grounded_text_example
 from msd_demo.world.variety import (

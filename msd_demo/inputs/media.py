@@ -96,6 +96,12 @@ def bounded_aspect(image: Image.Image) -> Image.Image:
     return canvas
 
 
+def uniform_frame_indices(total: int, count: int) -> list[int]:
+    """`count` frames evenly spaced over a video of `total`, first and last included, each rounded to the
+    nearest frame: how a video is sampled here, and so how the world's training videos are too."""
+    return np.linspace(0, total - 1, num=min(count, total)).round().astype(int).tolist()
+
+
 def load_video(path: str | Path, num_frames: int | None = None) -> Media:
     """Sample num_frames (default: the limit's) uniformly over the whole video, whatever its length."""
     path = _checked_file(path)
@@ -109,7 +115,7 @@ def load_video(path: str | Path, num_frames: int | None = None) -> Media:
     _check_pixels(path, height * width)
     if width < NARROWEST_DECODED_WIDTH:
         reader = _open_video(path, NARROWEST_DECODED_WIDTH, max(2, round(height * NARROWEST_DECODED_WIDTH / width)))
-    indices = np.linspace(0, total - 1, num=min(num_frames, total)).round().astype(int).tolist()
+    indices = uniform_frame_indices(total, num_frames)
     batch = _decoded(path, lambda: reader.get_batch(indices).asnumpy())
     frames = tuple(bounded_aspect(Image.fromarray(frame).convert("RGB")) for frame in batch)
     return Media(frames=frames, kind="video", name=path.name)

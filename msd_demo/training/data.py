@@ -11,11 +11,10 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from msd_demo.inputs.media import Media
+from msd_demo.inputs.media import Media, uniform_frame_indices
 from msd_demo.inputs.prompt import build_prompt
 from msd_demo.world import IMAGE_KINDS, VIDEO_KINDS, Example, VideoScene
 from msd_demo.world.grounded import CHECK, present_kind_count_answer
@@ -72,8 +71,7 @@ def media_batch(inputs: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor
 
 def uniform_frames(frames: list, count: int = VIDEO_FRAMES) -> list:
     """The frames decord would hand the runtime: `count` evenly spaced over the whole video."""
-    indices = np.linspace(0, len(frames) - 1, num=min(count, len(frames))).round().astype(int)
-    return [frames[i] for i in indices]
+    return [frames[i] for i in uniform_frame_indices(len(frames), count)]
 
 
 def example_media(example: Example) -> Media:

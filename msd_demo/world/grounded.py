@@ -15,6 +15,7 @@ import itertools
 import random
 import re
 
+from msd_demo.inputs.media import uniform_frame_indices
 from msd_demo.world.language import describe_scene, join_list, number_word, plural, with_article
 from msd_demo.world.scene import COLOURS, POSITIONS, SHAPES, Scene, Shape, contrasting_colours
 from msd_demo.world.video import Event, VideoScene, placed_at
@@ -27,9 +28,9 @@ ABSENT_SHARE = 0.15  # where and colour questions about a shape that is not ther
 # down; session 28 found that was two samples of questions, not the share, but tuned with it off to be sure.
 TRAIN_PRESENT_COUNT_SHARE = 0.0
 TRAIN_NEAR_ABSENT_SHARE = 0.7
-# Where a video description's halfway list looks: the third of six frames spread evenly over the video, first and
-# last included (the runtime's and training's 6 frames).
-MIDDLE = 0.4
+# Where a video description's halfway list looks: the third of the six frames the tiny target sees of a video
+# (training's and the tiny preset's 6, spread evenly as the runtime spreads them).
+SEEN_FRAMES, HALFWAY_FRAME = 6, 2
 CHECK = re.compile(r" \((?:is it [^)]*|\w+)\)")  # what `check` writes beside a listed shape, and a count's " (two)"
 
 
@@ -218,9 +219,9 @@ def describe_video_answer(video: VideoScene) -> str:
     now a difference between two lists it has just written, as motion's direction is (the target tuned on this
     form in session 38 writes the lists and still gets the events wrong as often: which listed shape changed is
     not yet read; models/README.md). Halfway is the third of
-    the six frames the target sees (MIDDLE): in a two-event video the first event is over and the second not
+    the six frames the target sees (HALFWAY_FRAME): in a two-event video the first event is over and the second not
     begun there, in every video the world draws; in a one-event video nothing has happened yet."""
-    middle = round(MIDDLE * (video.num_frames - 1))
+    middle = uniform_frame_indices(video.num_frames, SEEN_FRAMES)[HALFWAY_FRAME]
     before = [e for e in video.events if middle >= e.end]
     after = [e for e in video.events if e not in before]
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import random
 from functools import partial
 
-import numpy as np
-
+from msd_demo.inputs.media import uniform_frame_indices
 from msd_demo.world.grounded import (
     colour_answer,
     count_answer,
@@ -64,11 +63,6 @@ def sample_varied_video(rng: random.Random, split: str, kind: str, aspect: float
     if kind == "motion":
         kinds[rng.randrange(len(kinds))] = "move"
     return sample_video(rng, split, tuple(kinds), sample=partial(sample_varied_scene, aspect=aspect))
-
-
-def uniform_frame_indices(num_frames: int, count: int) -> list[int]:
-    """`count` frames evenly spaced over the whole video, first and last included, as the runtime samples."""
-    return np.linspace(0, num_frames - 1, num=min(count, num_frames)).round().astype(int).tolist()
 
 
 def draw_media(rng: random.Random, scene, renderer: str, video_frames: int | None) -> list:
