@@ -128,9 +128,9 @@ def test_the_wide_phase_trains_on_every_aspect_ratio(monkeypatch):
     seen = []
     real_batch = vision.scene_batch
 
-    def recording_batch(rng, image_processor, batch_size, patches_per_side, widest):
+    def recording_batch(rng, image_processor, batch_size, patches_per_side, widest, thirds):
         seen.append(widest)
-        return real_batch(rng, image_processor, batch_size, patches_per_side, widest)
+        return real_batch(rng, image_processor, batch_size, patches_per_side, widest, thirds)
 
     monkeypatch.setattr(vision, "scene_batch", recording_batch)
     model, processor = tiny_llava()
