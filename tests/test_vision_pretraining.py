@@ -122,6 +122,9 @@ def test_a_pretrained_tower_is_kept_and_reused_only_for_the_same_recipe(tmp_path
     fourth, _ = tiny_llava()
     assert "pre-trained" in pretrain_vision_once(fourth, processor.image_processor, steps=3, seed=1, saved=saved, wide_steps=2)
     assert torch.load(saved, weights_only=False)["key"]["wide_steps"] == 2
+    fifth, _ = tiny_llava()  # a tower that learnt thirds in its wide phase is another recipe
+    assert "pre-trained" in pretrain_vision_once(fifth, processor.image_processor, 3, 1, saved, wide_steps=2, thirds=True)
+    assert torch.load(saved, weights_only=False)["key"]["thirds"]
 
 
 def test_the_wide_phase_trains_on_every_aspect_ratio(monkeypatch):

@@ -108,7 +108,7 @@ def build_vlm_stage(out: Path, plan: Plan, stage: str, warm_start: Path | None =
     elif not resumable(checkpoints(out, stage) / "last.pt", schedule):  # a resumed run restores the trained tower
         saved = checkpoints(out, stage) / "vision_tower.pt"
         print(f"{stage}: " + pretrain_vision_once(
-            model, processor.image_processor, plan.vision_steps, SEEDS[stage], saved, plan.vision_wide_steps
+            model, processor.image_processor, plan.vision_steps, SEEDS[stage], saved, plan.vision_wide_steps, plan.picture_thirds
         ))
     # Frozen from here on, as in LLaVA: the language loss would otherwise wash the features out again
     # before the LM has learnt to read them.

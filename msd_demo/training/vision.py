@@ -216,14 +216,19 @@ def _mean_shares(recent: list[dict[str, float]]) -> dict[str, float]:
 WIDE_PHASE_SEED_OFFSET, WIDE_PHASE_LEARNING_RATE = 10, 1e-3
 
 
-def pretrain_vision_once(model, image_processor, steps: int, seed: int, saved: Path, wide_steps: int = 0) -> str:
-    """pretrain_vision's two phases (the curriculum's `steps`, then `wide_steps` on every aspect ratio), kept in
-    `saved` (the tower's weights, a few MB): a build interrupted before its language stage's first checkpoint,
-    or moved to another machine, starts from it instead of training the tower again. Returns what happened."""
+def pretrain_vision_once(
+    model, image_processor, steps: int, seed: int, saved: Path, wide_steps: int = 0, thirds: bool = False
+) -> str:
+    """pretrain_vision's two phases (the curriculum's `steps`, then `wide_steps` on every aspect ratio, with wide
+    and tall pictures' thirds too when `thirds`), kept in `saved` (the tower's weights, a few MB): a build
+    interrupted before its language stage's first checkpoint, or moved to another machine, starts from it instead
+    of training the tower again. Returns what happened."""
     tower = model.model.vision_tower
     key = {"steps": steps, "seed": seed, "config": tower.config.to_dict(), "pads": image_processor_pads(image_processor)}
     if wide_steps:  # a key without it still names a curriculum-only tower
         key["wide_steps"] = wide_steps
+    if wide_steps and thirds:
+        key["thirds"] = True
     if saved.exists():
         state = torch.load(saved, weights_only=False)
         if state["key"] == key:
@@ -233,7 +238,7 @@ def pretrain_vision_once(model, image_processor, steps: int, seed: int, saved: P
     if wide_steps:
         accuracy, _ = pretrain_vision(
             model, image_processor, wide_steps, seed + WIDE_PHASE_SEED_OFFSET,
-            learning_rate=WIDE_PHASE_LEARNING_RATE, widest=MAX_ASPECT,
+            learning_rate=WIDE_PHASE_LEARNING_RATE, widest=MAX_ASPECT, thirds=thirds,
         )
     saved.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"key": key, "tower": tower.state_dict(), "accuracy": accuracy}, saved)
