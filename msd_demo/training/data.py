@@ -18,13 +18,15 @@ import torch.nn.functional as F
 from msd_demo.inputs.media import Media, uniform_frame_indices
 from msd_demo.inputs.prompt import build_prompt
 from msd_demo.world import IMAGE_KINDS, SIZES, VIDEO_KINDS, Example, VideoScene
-from msd_demo.world.grounded import CHECK, present_kind_count_answer
+from msd_demo.world.grounded import CHECK, SEEN_FRAMES, present_kind_count_answer
 from msd_demo.world.phrasings import OFF_TOPIC_ANSWER, off_topic_request, phrase
 from msd_demo.world.robust import OFF_TOPIC, grounded_answer, sample_robust_example, sample_varied_video
 from msd_demo.world.textdata import sample_grounded_text_example
 from msd_demo.world.variety import sample_varied_scene
 
-VIDEO_FRAMES = 6  # frames the model sees per video, sampled uniformly as the runtime samples with decord
+# Frames the model sees per video, sampled uniformly as the runtime samples with decord: the world's figure, since
+# a video description's halfway list is one of them (grounded.HALFWAY_FRAME).
+VIDEO_FRAMES = SEEN_FRAMES
 IGNORE = -100  # label of a position without loss (prompt, padding)
 
 # How often each question kind is drawn. Descriptions carry most of what a model must learn (every object's

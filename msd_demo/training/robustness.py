@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from msd_demo.training.data import list_end, media_batch
+from msd_demo.training.data import VIDEO_FRAMES, list_end, media_batch
 from msd_demo.training.evaluate import greedy_answers, load_vlm, task_prompts
 from msd_demo.training.scoring import (
     SEEING_ERRORS,
@@ -46,7 +46,6 @@ from msd_demo.world.variety import sample_varied_scene
 
 ROBUSTNESS_SEED = 421_021  # never used to draw training data
 ASPECTS: dict[str, float] = {"1:1": 1.0, "3:1": 3.0, "1:3": 1 / 3}
-VIDEO_FRAMES = 6
 MAX_NEW_TOKENS = {  # each above the longest held-out answer of its kind (checks beside every listed shape included)
     "describe": 160, "count": 160, "colour": 160, "where": 144, "exists": 144,
     "describe_video": 272, "motion": 320, OFF_TOPIC: 48,
