@@ -141,7 +141,7 @@ def build_tower_sharpen_stage(out: Path, plan: Plan) -> None:
         print(f"{stage}: {out / 'target'} already has the sharpened tower")
         return
     processor, model = _load_target(out)  # pretrain_vision's optimizer holds only the tower (and its probe)
-    right, cost = pretrain_vision(model, processor.image_processor, plan.tower_sharpen.steps, SEEDS[stage],
+    right, cost = pretrain_vision(model, processor.image_processor, plan.tower_sharpen.steps, _in_place_seed(stage, before),
                                   learning_rate=plan.tower_sharpen.learning_rate, widest=MAX_ASPECT,
                                   warmup=plan.tower_sharpen.warmup, checkpoint_dir=checkpoints(out, stage),
                                   thirds=plan.picture_thirds)
@@ -172,7 +172,7 @@ def build_target_tune_stage(out: Path, plan: Plan) -> None:
     groups = [{"params": [p for p in model.parameters() if id(p) not in tower_ids]}]
     if plan.target_tune_tower_rate > 0:
         groups.append({"params": list(tower.parameters()), "lr": plan.target_tune_tower_rate})
-    rng = random.Random(SEEDS[stage])
+    rng = random.Random(_in_place_seed(stage, before))
     batches = tune_batches(rng, processor, plan.batch_size)
     cost = train(model, batches, rng, plan.target_tune, processor.tokenizer.pad_token_id, checkpoints(out, stage), stage, groups)
     # The target stage's own record stays (its first training); this one says which weights it made of which.
@@ -186,6 +186,13 @@ def _in_place_stage(out: Path, stage: str) -> tuple[str, Path, bool]:
     the marker says this very target is already the stage's result (run again, the stage leaves it alone)."""
     before, marker = _fingerprint(out / "target"), checkpoints(out, stage) / "done.json"
     return before, marker, marker.exists() and json.loads(marker.read_text()).get("result") == before
+
+
+def _in_place_seed(stage: str, before: str) -> int:
+    """The stage's seed moved by the weights it starts from: run again on its own result (a second sharpening or
+    tune, session 40) it draws new batches, not the ones it has already learnt from; the same weights, the same
+    batches."""
+    return SEEDS[stage] + int(before, 16) % 1_000_003
 
 
 def _load_target(out: Path):
