@@ -248,7 +248,10 @@ _OFF_TOPIC = {
          "elections", "video games", "breakfast", "elephants", "the piano", "painting", "the future", "friendship",
          "money", "school", "sleep", "winter", "tea", "computers", "London", "ancient Egypt", "birds", "rivers",
          "the desert", "movies", "poetry", "basketball", "taxes", "fashion", "love", "programming", "bread",
-         "the planets", "hiking", "New York", "insects", "vaccines", "the French revolution", "fishing"),
+         "the planets", "hiking", "New York", "insects", "vaccines", "the French revolution", "fishing",
+         # session 40: topics in the world's own words for video ("changes over time"); session 39's target took
+         # 7 of 11 held-out requests about climate change for a video description
+         "a change of plans", "changing a tyre", "currency exchange", "time zones", "how cities change over time"),
         ("Who are you?", "What's the weather today?", "Hello!", "What is the capital of France?", "What time is it?",
          "How old are you?", "Tell me about yourself.", "What is 2 + 2?", "Sing me a song.",
          # the world's own verbs about things outside it: the words alone must not decide
