@@ -169,6 +169,15 @@ def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_ea
         main(["--quick", "--out", str(tmp_path), "--stages", "vision_heads", "--heads", "flash", "--warm-start", str(tmp_path / "x")])
 
 
+def test_an_in_place_stage_run_again_on_its_own_result_draws_new_batches():
+    from msd_demo.training.stages import _in_place_seed  # a second sharpening or tune continues on new data
+
+    first, second = "0123456789abcdef", "fedcba9876543210"  # fingerprints of the weights a stage starts from
+    assert _in_place_seed("target-tune", first) == _in_place_seed("target-tune", first)  # reproducible
+    assert _in_place_seed("target-tune", first) != _in_place_seed("target-tune", second)
+    assert _in_place_seed("tower-sharpen", first) != _in_place_seed("target-tune", first)
+
+
 def test_a_reading_sample_gives_the_true_list_and_trains_only_its_checks_and_the_conclusion():
     processor = AutoProcessor.from_pretrained(str(MODELS_DIR / "target"))
     tokenizer, rng = processor.tokenizer, random.Random(20)
