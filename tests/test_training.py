@@ -30,6 +30,7 @@ from msd_demo.training.data import (
 )
 from msd_demo.training.plan import IMAGE_SIZE, PAD_TO_SQUARE, PATCH
 from msd_demo.training.scoring import is_right
+from msd_demo.training.stages import _in_place_seed
 from msd_demo.world import sample_example
 from msd_demo.world.grounded import CHECK
 
@@ -170,8 +171,7 @@ def test_a_target_tune_changes_the_target_once_and_heads_follow_it_from_their_ea
 
 
 def test_an_in_place_stage_run_again_on_its_own_result_draws_new_batches():
-    from msd_demo.training.stages import _in_place_seed  # a second sharpening or tune continues on new data
-
+    # a second sharpening or tune continues on new data
     first, second = "0123456789abcdef", "fedcba9876543210"  # fingerprints of the weights a stage starts from
     assert _in_place_seed("target-tune", first) == _in_place_seed("target-tune", first)  # reproducible
     assert _in_place_seed("target-tune", first) != _in_place_seed("target-tune", second)
