@@ -39,8 +39,10 @@ from msd_demo.world.robust import OFF_TOPIC, ROBUST_KINDS, sample_robust_example
 from msd_demo.world.scene import BACKGROUNDS, EXTRA_BACKGROUNDS, background_shades, resolutions
 from msd_demo.world.textdata import sample_grounded_text_example
 from msd_demo.world.variety import (
+    ASPECT_FAMILIES,
     SIZE_BANDS,
     layout,
+    sample_resolution,
     sample_style,
     sample_varied_scene,
     varied_backgrounds,
@@ -174,6 +176,17 @@ def test_shape_sizes_stay_in_their_named_bands():
         for shape, item in zip(scene.objects, drawn):
             low, high = SIZE_BANDS[shape.size]
             assert low - 1e-9 <= 2 * item.half / min(scene.width, scene.height) * 3 <= high + 1e-9
+
+
+def test_wide_tall_and_near_square_pictures_are_drawn_equally_often():
+    rng = random.Random(4)
+    drawn = [sample_resolution(rng, "train") for _ in range(3000)]
+    for name, belongs in ASPECT_FAMILIES.items():
+        share = sum(belongs(w / h) for w, h in drawn) / len(drawn)
+        assert 0.3 < share < 0.37, (name, share)
+    assert set(drawn) <= set(varied_resolutions("train"))
+    assert all(w == h for w, h in (sample_resolution(rng, "train", widest=1.0) for _ in range(50)))
+    assert all(w == 3 * h for w, h in (sample_resolution(rng, "heldout", aspect=3.0) for _ in range(50)))
 
 
 def test_held_out_pictures_use_shades_and_sizes_training_never_saw_and_aspects_run_4_to_1():

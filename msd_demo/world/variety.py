@@ -11,6 +11,7 @@ inside its cell and its size band, so the world's answers stay exact.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from msd_demo.world.render import Placed
@@ -67,6 +68,23 @@ def varied_resolutions(split: str, aspect: float | None = None, widest: float = 
     return pairs
 
 
+# Wide pictures (2:1 to 4:1) and tall ones (1:2 to 1:4) are a sixth of the resolutions each but a third of the
+# robustness cells each, and a shape squashed into a tall video frame was the commonest miss (session 40).
+ASPECT_FAMILIES: dict[str, Callable[[float], bool]] = {
+    "wide": lambda ratio: ratio >= 2,
+    "tall": lambda ratio: ratio <= 0.5,
+    "near square": lambda ratio: 0.5 < ratio < 2,
+}
+
+
+def sample_resolution(rng: random.Random, split: str, aspect: float | None = None, widest: float = MAX_ASPECT) -> tuple[int, int]:
+    """A (width, height) of the split: exactly `aspect` when given; else a family of ASPECT_FAMILIES (of those
+    the curriculum's `widest` allows), each equally likely, then a resolution within it."""
+    pairs = varied_resolutions(split, aspect, widest)
+    families = [[(w, h) for w, h in pairs if belongs(w / h)] for belongs in ASPECT_FAMILIES.values()]
+    return rng.choice(rng.choice([family for family in families if family]))
+
+
 def sample_varied_scene(
     rng: random.Random, split: str = "train", min_objects: int = 1, max_objects: int = 6, aspect: float | None = None,
     widest: float = MAX_ASPECT,
@@ -75,7 +93,7 @@ def sample_varied_scene(
     between 1/widest and widest); min_objects 0 allows an empty picture."""
     if not 0 <= min_objects <= max_objects <= 9:
         raise ValueError(f"need 0 <= min_objects <= max_objects <= 9, got {min_objects}, {max_objects}")
-    width, height = rng.choice(varied_resolutions(split, aspect, widest))
+    width, height = sample_resolution(rng, split, aspect, widest)
     background_name, background = rng.choice(varied_backgrounds(split))
     cells = rng.sample(range(9), rng.randint(min_objects, max_objects))
     objects = in_reading_order(sample_shapes(rng, background_name, cells))
