@@ -27,9 +27,9 @@ def test_the_apps_default_leaves_room_for_every_kind_of_answer():
 # Examples the shipped target still answers wrong (issue 21 is open), with what it says instead. Each is
 # expected to fail, strictly: a retrained target that gets one right fails the test until it leaves this list.
 WRONG_TODAY: dict[str, str] = {
-    "video_1.mp4:describe_video": "... Halfway, I see ..., a black star at the center, a black star at the bottom middle and a "
-                                  "green star at the bottom right. Then a medium black star appears at the middle left. ... Then "
-                                  "the black star moves from the middle left to the middle right, so it moves right.",
+    "video_1.mp4:describe_video": "... Halfway, I see ..., a black star at the center, a black star at the middle right and a "
+                                  "green star at the bottom middle. Then a medium black star appears at the middle right. ... Then "
+                                  "the green square moves from the bottom middle to the bottom middle, so it moves left.",
 }
 
 
