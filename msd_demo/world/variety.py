@@ -81,6 +81,8 @@ def sample_resolution(rng: random.Random, split: str, aspect: float | None = Non
     """A (width, height) of the split: exactly `aspect` when given; else a family of ASPECT_FAMILIES (of those
     the curriculum's `widest` allows), each equally likely, then a resolution within it."""
     pairs = varied_resolutions(split, aspect, widest)
+    if aspect is not None:
+        return rng.choice(pairs)  # one draw, as before families: the eval's cells and the shipped examples keep their pictures
     families = [[(w, h) for w, h in pairs if belongs(w / h)] for belongs in ASPECT_FAMILIES.values()]
     return rng.choice(rng.choice([family for family in families if family]))
 
