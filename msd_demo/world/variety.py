@@ -92,7 +92,7 @@ def sample_varied_scene(
     widest: float = MAX_ASPECT,
 ) -> Scene:
     """A scene on any background family and aspect ratio of the split (a fixed `aspect` when given, else one
-    between 1/widest and widest); min_objects 0 allows an empty picture."""
+    between 1/widest and widest, drawn by sample_resolution); min_objects 0 allows an empty picture."""
     if not 0 <= min_objects <= max_objects <= 9:
         raise ValueError(f"need 0 <= min_objects <= max_objects <= 9, got {min_objects}, {max_objects}")
     width, height = sample_resolution(rng, split, aspect, widest)
