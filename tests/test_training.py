@@ -78,7 +78,8 @@ def test_quick_build_loads_with_auto_classes_and_runs(tmp_path):
              for kinds in (("describe", "count", "colour", "where"), ("exists", "describe_video", "motion", "off_topic"))]
     assert parts[0]["off_topic"] is None and set(parts[1]["cells"]) == {"exists", "describe_video", "motion"}
     merged = robustness.merge(parts)
-    for key in ("cells", "off_topic", "empty", "reading", "refused", "seeing_errors", "shape_confusions", "copy_probe"):
+    assert set(measured["lists_right"]) == {"motion", "describe_video"}  # each of their two lists, apart
+    for key in ("cells", "off_topic", "empty", "reading", "refused", "seeing_errors", "shape_confusions", "copy_probe", "lists_right"):
         assert merged[key] == measured[key], key
     for name, per_pass in (("vispec", 1), ("vispec-no-adaptor", 1), ("flash", 2), ("flash-no-compression", 2), ("flash-one-token", 1)):
         head = load_head(tmp_path / name, torch.device("cpu"), torch.float32)  # the vision_heads stage ran (quick)

@@ -343,6 +343,15 @@ def test_the_eval_tells_a_miss_of_seeing_from_a_miss_of_reading():
     assert "answered with the off-topic answer instead: describe 5%, where 0%." in robustness.table(result)
 
 
+def test_the_eval_tells_which_of_several_lists_is_seen_wrong():
+    expected = "At the start, I see a red circle at the top left. At the end, I see a red circle at the center. So ..."
+    assert robustness.each_list_right(expected, expected) == [True, True]
+    assert robustness.each_list_right(expected, expected.replace("red circle at the center", "red star at the center")) == [True, False]
+    assert robustness.each_list_right(expected, "At the start, I see a red circle at the top left.") == [True, False]  # one list only
+    result = {"cells": {}, "off_topic": None, "lists_right": {"motion": [0.9, 0.75]}}
+    assert "motion at the start 90%, at the end 75%" in robustness.table(result)
+
+
 def seen_wrong(kind: str, expected: str, answer: str) -> dict[str, int]:
     return seeing_errors(listed_and_true(kind, expected, answer))
 

@@ -16,7 +16,7 @@ MODELS = ("target", "draft-vlm", "draft-text")
 def write_card(out: Path, plan: Plan, command: str, measured: dict, decode_ms: dict[str, float]) -> Path:
     """measured: robustness.measure's result on out/target."""
     records = build_records(out)
-    sections = [_header(command), _architecture(), _models_table(out, records, decode_ms), _data(plan),
+    sections = [_header(command), _architecture(plan), _models_table(out, records, decode_ms), _data(plan),
                 _training_table(records, plan), _accuracy(measured, plan), heads_section(out)]
     path = out / "README.md"
     path.write_text("\n\n".join(section for section in sections if section) + "\n")
@@ -115,16 +115,19 @@ def _header(command: str) -> str:
     )
 
 
-def _architecture() -> str:
+def _architecture(plan: Plan) -> str:
     t, d = TARGET_SIZE, DRAFT_VLM_SIZE
     image_tokens = (IMAGE_SIZE // PATCH) ** 2
+    thirds = (" The target reads a picture at least twice as wide as tall (or tall as wide) whole and then in thirds along "
+              "its long side, each third an image of its own after the word that names it (`msd_demo/inputs/thirds.py`); "
+              "video frames are never cut, and the draft VLM reads every picture whole.") if plan.picture_thirds else ""
     return (
         "## Architecture\n\n"
         "Stock transformers classes, loaded with the Auto classes. Pictures are resized to "
         f"{IMAGE_SIZE}x{IMAGE_SIZE}, squashed rather than padded to a square (padded, a 3:1 picture's shapes were too "
         "few pixels for the tower to tell apart; `msd_demo/training/plan.py` gives the figures), and cut into "
         f"{PATCH}x{PATCH} patches: {image_tokens} image tokens per frame; a video is {VIDEO_FRAMES} uniformly sampled "
-        "frames. One byte-level BPE tokenizer (chat template, `</s>` ends each turn) for all three.\n\n"
+        f"frames.{thirds} One byte-level BPE tokenizer (chat template, `</s>` ends each turn) for all three.\n\n"
         f"- `target`: LLaVA; CLIP vision tower {t.vision_hidden} wide x {t.vision_layers} layers; Llama text "
         f"{t.text_hidden} wide x {t.text_layers} layers, {t.heads} heads / {t.kv_heads} KV heads.\n"
         f"- `draft-vlm`: LLaVA, same image size and patches; a copy of the target's vision tower (frozen); "

@@ -36,6 +36,7 @@ from msd_demo.training.scoring import (
     is_right,
     listed_and_true,
     seeing_errors,
+    seen_lists,
     sees_right,
     shape_confusions,
 )
@@ -53,6 +54,8 @@ MAX_NEW_TOKENS = {  # each above the longest held-out answer of its kind (checks
 COPY_PROBE_LISTS = 32
 _VERDICT = re.compile(r"\? (yes|no)\b")  # a check's verdict, after its question
 EMPTY_PER_KIND = 20  # held-out questions about an empty picture, per image kind, measured with the off-topic requests
+# The kinds whose answer writes several "I see ..." lists, each list's name: which one is seen wrong (session 43).
+LIST_NAMES = {"motion": ("at the start", "at the end"), "describe_video": ("halfway", "at the end")}
 CONCLUSION_TOKENS = 48  # what follows the last list: motion's "The <name> is at ... so it moves <way>." is the longest
 
 
@@ -95,6 +98,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     confusions: Counter[str] = Counter()  # "circle as star": n, over every kind
     forced: dict[str, list[bool]] = {}  # kind: whether each answer is right when its true list is given
     checks: dict[str, list[tuple[bool, bool]]] = {}  # kind: (true verdict " yes", decided right) per check beside a listed shape
+    per_list: dict[str, list[list[bool]]] = {}  # kind (of LIST_NAMES): per answer, each of its lists right
     samples = []
     measured = ROBUST_KINDS if kinds is None else kinds
     cells: dict = {kind: {renderer: {} for renderer in RENDERERS} for kind in KINDS if kind in measured}
@@ -117,6 +121,8 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
                         seeing.setdefault(kind, dict.fromkeys(SEEING_ERRORS, 0))[error] += count
                     confusions.update(shape_confusions(lists))
                 listed = [(seen, ok) for t, a, ok in zip(tasks, answers, right) if (seen := sees_right(t.answer, a)) is not None]
+                if kind in LIST_NAMES:
+                    per_list.setdefault(kind, []).extend(each_list_right(t.answer, a) for t, a in zip(tasks, answers))
                 if listed:
                     reading.setdefault(kind, []).extend(listed)
                     forced.setdefault(kind, []).extend(read_from_true_list(model, processor.tokenizer, tasks, prompts, batch_size))
@@ -137,6 +143,7 @@ def measure(folder: Path, examples: int, off_topic: int, batch_size: int = 16, m
     return {"model": str(folder), "examples_per_cell": examples, "off_topic_requests": off_topic,
             "cells": cells, "off_topic": sum(fixed) / len(tasks) if fixed else None,
             "reading": reading_shares(reading, forced, checks), "copy_probe": copying,
+            "lists_right": {kind: [sum(flags) / len(flags) for flags in zip(*per_answer)] for kind, per_answer in per_list.items()},
             "refused": {kind: sum(flags) / len(flags) for kind, flags in refused.items()},
             "refused_questions": refused_questions, "seeing_errors": seeing,
             "shape_confusions": dict(confusions.most_common()),
@@ -153,7 +160,7 @@ def measure_empty(model, processor, rng: random.Random, batch_size: int, budget)
     return shares, [{"kind": t.kind, "question": t.question, "answer": a} for t, a, ok in zip(tasks, answers, right) if not ok]
 
 
-_PER_KIND = ("cells", "reading", "refused", "refused_questions", "seeing_errors")
+_PER_KIND = ("cells", "reading", "refused", "refused_questions", "seeing_errors", "lists_right")
 
 
 def merge(parts: list[dict]) -> dict:
@@ -179,6 +186,12 @@ def merge(parts: list[dict]) -> dict:
     result["shape_confusions"] = dict(confusions.most_common())
     result["command"] = " + ".join(part.get("command", "?") for part in parts)
     return result
+
+
+def each_list_right(expected: str, answer: str) -> list[bool]:
+    """Per "I see ..." list of the expected answer, whether the answer's list in its place says the same."""
+    said = seen_lists(answer)
+    return [i < len(said) and said[i] == listed for i, listed in enumerate(seen_lists(expected))]
 
 
 def read_from_true_list(model, tokenizer, tasks: list[Example], prompts: list, batch_size: int) -> list[bool]:
@@ -287,6 +300,10 @@ def table(result: dict) -> str:
             )
             lines.append(f"| {kind} | {shares['answers']} | {shares['list_right']:.0%} | {given} | {checked} | {yes_checked} "
                          f"| {true_list} |")
+    if result.get("lists_right"):
+        each = "; ".join(f"{kind} " + ", ".join(f"{name} {share:.0%}" for name, share in zip(LIST_NAMES[kind], shares))
+                         for kind, shares in result["lists_right"].items())
+        lines.append(f"\nEach list right where the answer writes several: {each}.")
     if result.get("copy_probe"):
         lines.append(f"\nCopying from its own text: a held-out \"I see ...\" list written twice costs {result['copy_probe']['first']:.2f} "
                      f"nats per token the first time and {result['copy_probe']['second']:.2f} the second.")
