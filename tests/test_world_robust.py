@@ -16,7 +16,7 @@ from msd_demo.inputs.square import PAD_SWITCH, enable_pad_to_square, pad_to_squa
 from msd_demo.presets.catalog import MODELS_DIR
 from msd_demo.training import robustness
 from msd_demo.training.data import blind_question
-from msd_demo.training.scoring import is_right, listed_and_true, seeing_errors, seen_lists, sees_right, shape_confusions
+from msd_demo.training.scoring import each_list_right, is_right, listed_and_true, seeing_errors, seen_lists, sees_right, shape_confusions
 from msd_demo.world import COLOURS, KINDS, POSITIONS, SHAPES, VideoScene
 from msd_demo.world.grounded import i_see, state_after
 from msd_demo.world.phrasings import (
@@ -345,9 +345,9 @@ def test_the_eval_tells_a_miss_of_seeing_from_a_miss_of_reading():
 
 def test_the_eval_tells_which_of_several_lists_is_seen_wrong():
     expected = "At the start, I see a red circle at the top left. At the end, I see a red circle at the center. So ..."
-    assert robustness.each_list_right(expected, expected) == [True, True]
-    assert robustness.each_list_right(expected, expected.replace("red circle at the center", "red star at the center")) == [True, False]
-    assert robustness.each_list_right(expected, "At the start, I see a red circle at the top left.") == [True, False]  # one list only
+    assert each_list_right(expected, expected) == [True, True]
+    assert each_list_right(expected, expected.replace("red circle at the center", "red star at the center")) == [True, False]
+    assert each_list_right(expected, "At the start, I see a red circle at the top left.") == [True, False]  # one list only
     result = {"cells": {}, "off_topic": None, "lists_right": {"motion": [0.9, 0.75]}}
     assert "motion at the start 90%, at the end 75%" in robustness.table(result)
 

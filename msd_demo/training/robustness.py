@@ -32,11 +32,11 @@ from msd_demo.training.data import VIDEO_FRAMES, list_end, media_batch
 from msd_demo.training.evaluate import greedy_answers, load_vlm, task_prompts
 from msd_demo.training.scoring import (
     SEEING_ERRORS,
+    each_list_right,
     gives_off_topic_answer,
     is_right,
     listed_and_true,
     seeing_errors,
-    seen_lists,
     sees_right,
     shape_confusions,
 )
@@ -186,12 +186,6 @@ def merge(parts: list[dict]) -> dict:
     result["shape_confusions"] = dict(confusions.most_common())
     result["command"] = " + ".join(part.get("command", "?") for part in parts)
     return result
-
-
-def each_list_right(expected: str, answer: str) -> list[bool]:
-    """Per "I see ..." list of the expected answer, whether the answer's list in its place says the same."""
-    said = seen_lists(answer)
-    return [i < len(said) and said[i] == listed for i, listed in enumerate(seen_lists(expected))]
 
 
 def read_from_true_list(model, tokenizer, tasks: list[Example], prompts: list, batch_size: int) -> list[bool]:

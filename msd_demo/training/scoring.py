@@ -70,6 +70,13 @@ def sees_right(expected: str, answer: str) -> bool | None:
     return seen_lists(answer) == lists if lists else None
 
 
+def each_list_right(expected: str, answer: str) -> list[bool]:
+    """Per "I see ..." list of the expected answer, whether the answer's list in its place says the same (sees_right,
+    list by list: which of several lists is seen wrong)."""
+    said = seen_lists(answer)
+    return [i < len(said) and said[i] == listed for i, listed in enumerate(seen_lists(expected))]
+
+
 _LISTED = re.compile(r"\ban? (\w+) (\w+) at the ([a-z ]+?)(?=,| and |\.)")
 SEEING_ERRORS = ("right", "shape", "colour", "shape and colour", "missed", "invented")
 
