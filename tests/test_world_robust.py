@@ -35,7 +35,7 @@ from msd_demo.world.phrasings import (
 from msd_demo.world.render import Placed
 from msd_demo.world.render_heldout import draw_heldout
 from msd_demo.world.render_varied import draw_varied
-from msd_demo.world.robust import OFF_TOPIC, ROBUST_KINDS, sample_robust_example
+from msd_demo.world.robust import OFF_TOPIC, ROBUST_KINDS, TRAIN_TWO_EVENT_DESCRIPTION_SHARE, sample_robust_example, sample_varied_video
 from msd_demo.world.scene import BACKGROUNDS, EXTRA_BACKGROUNDS, background_shades, resolutions
 from msd_demo.world.textdata import sample_grounded_text_example
 from msd_demo.world.variety import (
@@ -303,6 +303,16 @@ def test_video_descriptions_list_halfway_and_the_end_each_after_the_events_that_
         assert halfway == state_after(video, 0 if len(video.events) == 1 else video.events[1].start - 1), answer
         events = answer.split(" Then ")[1:]
         assert len(events) == len(video.events) and answer.count(" Then ", answer.index(end_text)) == 1, answer
+
+
+def test_training_draws_two_event_video_descriptions_more_often_and_held_out_ones_as_before():
+    def two_event_share(split: str, kind: str) -> float:
+        rng = random.Random(5)
+        return sum(len(sample_varied_video(rng, split, kind).events) == 2 for _ in range(400)) / 400
+
+    assert abs(two_event_share("train", "describe_video") - TRAIN_TWO_EVENT_DESCRIPTION_SHARE) < 0.07
+    for split, kind in [("heldout", "describe_video"), ("train", "motion"), ("heldout", "motion")]:
+        assert abs(two_event_share(split, kind) - 0.5) < 0.07, (split, kind)
 
 
 @pytest.mark.parametrize("kind", ROBUST_KINDS)

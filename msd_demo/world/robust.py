@@ -57,9 +57,22 @@ def grounded_answer(rng: random.Random, kind: str, scene, training: bool = False
     return _IMAGE_ANSWERS[kind](rng, scene, training)
 
 
+# Of the video descriptions training draws (split "train"), this share hold two events; other videos hold one or two
+# alike. Session 46 measured session 45's target on 96 held-out video descriptions: the halfway list was right in 26
+# of 40 one-event videos (where it is the first frame again) and in 4 of 56 two-event ones (where it must hold the
+# first event), which half of the samples taught.
+TRAIN_TWO_EVENT_DESCRIPTION_SHARE = 0.7
+
+
+def _event_count(rng: random.Random, split: str, kind: str) -> int:
+    if split == "train" and kind == "describe_video":
+        return MAX_EVENTS if rng.random() < TRAIN_TWO_EVENT_DESCRIPTION_SHARE else 1
+    return rng.randint(1, MAX_EVENTS)  # the held-out draws stay as they were, rng call for rng call
+
+
 def sample_varied_video(rng: random.Random, split: str, kind: str, aspect: float | None = None) -> VideoScene:
     """A video on a varied scene; for "motion" one of its events is a move."""
-    kinds = [rng.choice(EVENT_KINDS) for _ in range(rng.randint(1, MAX_EVENTS))]
+    kinds = [rng.choice(EVENT_KINDS) for _ in range(_event_count(rng, split, kind))]
     if kind == "motion":
         kinds[rng.randrange(len(kinds))] = "move"
     return sample_video(rng, split, tuple(kinds), sample=partial(sample_varied_scene, aspect=aspect))
