@@ -27,16 +27,18 @@ def test_the_apps_default_leaves_room_for_every_kind_of_answer():
 # Examples the shipped target still answers wrong (issue 21 is open), with what it says instead. Each is
 # expected to fail, strictly: a retrained target that gets one right fails the test until it leaves this list.
 WRONG_TODAY: dict[str, str] = {
-    # Session 46's target lists a second black star halfway, then reads the star's move as one appearing at the middle
+    # Session 48's target lists a second black star halfway, then reads the star's move as one appearing at the middle
     # right and the one at the center disappearing.
-    "video_1.mp4:describe_video": "... Halfway, I see ..., a black star at the center, a black star at the bottom middle and a "
-                                  "green star at the bottom middle. Then a medium black star appears at the middle right. At the "
-                                  "end, I see ..., a black star at the middle right and a green star at the bottom middle. Then "
-                                  "the black star at the center disappears.",
-    # Session 46's target takes the small outlined black star for a purple one and the small yellow triangle for a star.
-    "visitor_wide.png:where": "I see an orange circle (...) at the top left, a purple star (...) at the top middle, a yellow "
-                              "star (...) at the middle left, a blue circle (...) at the center and a green square (...) at the "
-                              "bottom left. There is no black star.",
+    "video_1.mp4:describe_video": "... Halfway, I see ..., a black star at the center, a black star at the middle right and a "
+                                  "green triangle at the bottom middle. Then a medium black star appears at the middle right. At "
+                                  "the end, I see ..., a black star at the middle right and a green triangle at the bottom middle. "
+                                  "Then the black star at the center disappears.",
+    # Session 48's target reads the triangle's disappearance right, but first invents a move of the green circle from
+    # the top right to the top right.
+    "video_3.mp4:describe_video": "... Halfway, I see a green circle at the top right, a red triangle at the bottom middle and a "
+                                  "blue circle at the bottom right. Then the green circle moves from the top right to the top "
+                                  "right, so it moves right. At the end, I see a green circle at the top right and a blue circle "
+                                  "at the bottom right. Then the red triangle at the bottom middle disappears.",
 }
 
 

@@ -30,7 +30,7 @@ from msd_demo.training.data import (
 )
 from msd_demo.training.plan import IMAGE_SIZE, PAD_TO_SQUARE, PATCH
 from msd_demo.training.scoring import is_right
-from msd_demo.training.stages import _in_place_seed
+from msd_demo.training.stages import _in_place_seed, load_tokenizer
 from msd_demo.world import sample_example
 from msd_demo.world.grounded import CHECK
 
@@ -121,6 +121,18 @@ def test_training_sample_is_the_inference_prompt_then_the_answer(tmp_path):
     assert (sample.labels[:length] == IGNORE).all()
     answer = tokenizer.decode(sample.labels[length:])
     assert answer == "There is one shape: a small red circle at the center.</s>"
+
+
+def test_a_build_in_a_copy_of_models_reads_the_targets_tokenizer_and_a_folder_without_one_says_what_to_do(tmp_path):
+    """Later sessions tune a copy of models/ that has no .checkpoints: stages that need the tokenizer (draft-vlm,
+    draft-text) read the target's, which is the build's; where neither is there, the message names the fix."""
+    (tmp_path / "target").mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(MODELS_DIR / "target" / name, tmp_path / "target" / name)
+    shipped = AutoTokenizer.from_pretrained(str(MODELS_DIR / "target"))
+    assert load_tokenizer(tmp_path).get_vocab() == shipped.get_vocab()
+    with pytest.raises(FileNotFoundError, match="--stages tokenizer"):
+        load_tokenizer(tmp_path / "empty")
 
 
 def test_held_out_scores_check_what_each_question_asks():

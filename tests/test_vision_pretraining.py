@@ -21,8 +21,9 @@ from msd_demo.training.vision import (
     third_cell_weights,
     third_cells,
     widest_aspect,
+    with_smaller_shapes,
 )
-from msd_demo.world.variety import MAX_ASPECT, sample_varied_scene
+from msd_demo.world.variety import ASPECT_FAMILIES, MAX_ASPECT, sample_style, sample_varied_scene
 from tests.tiny_models import build_tokenizer
 
 pytestmark = pytest.mark.slow  # trains or serves for real: run by the full suite, not by -m 'not slow'
@@ -88,6 +89,37 @@ def test_thirds_follow_their_picture_labelled_on_the_cells_they_hold():
     assert torch.equal(labels["background"][16:], whole["background"][[row for row, _ in expected]])
 
 
+def test_smaller_shapes_keep_their_kind_colour_and_place_and_are_small_half_the_time():
+    rng = random.Random(11)
+    pairs = [(scene, with_smaller_shapes(rng, scene, sample_style(rng, scene), 0.25))
+             for scene in (sample_varied_scene(rng, "train") for _ in range(400))]
+    before = [shape for scene, _ in pairs for shape in scene.objects]
+    after = [shape for _, (scene, _) in pairs for shape in scene.objects]
+    assert [(s.kind, s.colour, s.cell) for s in before] == [(s.kind, s.colour, s.cell) for s in after]
+    assert all(a.size == "small" for b, a in zip(before, after) if b.size == "small")
+    small = sum(s.size == "small" for s in after) / len(after)
+    assert abs(sum(s.size == "small" for s in before) / len(before) - 1 / 3) < 0.05 and abs(small - 0.5) < 0.05
+    bands = [band for _, (_, style) in pairs for band in style.sizes.values()]
+    assert abs(sum(bands) / len(bands) - 1 / 3) < 0.03  # the smaller of two uniform draws
+
+
+def test_the_sharpening_batch_makes_only_wide_and_tall_pictures_shapes_smaller():
+    processor = arch.llava_processor(build_tokenizer(), 96, 32)
+    _, _, plain = scene_batch(random.Random(6), processor.image_processor, 32, 3, widest=MAX_ASPECT)
+    _, _, biased = scene_batch(random.Random(6), processor.image_processor, 32, 3, widest=MAX_ASPECT, small_share=1.0)
+    rng = random.Random(6)  # the scenes are drawn first either way: the same ones
+    scenes = [sample_varied_scene(rng, "train", widest=MAX_ASPECT) for _ in range(32)]
+    square = [ASPECT_FAMILIES["near square"](s.width / s.height) for s in scenes]
+    assert any(square) and not all(square)
+    small, occupied = ATTRIBUTES["size"].index("small"), plain["kind"] != ATTRIBUTES["kind"].index(EMPTY)
+    for row, is_square in enumerate(square):
+        assert torch.equal(plain["kind"][row], biased["kind"][row]) and torch.equal(plain["colour"][row], biased["colour"][row])
+        if is_square:
+            assert torch.equal(plain["size"][row], biased["size"][row])
+        else:  # small_share 1: every shape there small
+            assert (biased["size"][row][occupied[row]] == small).all()
+
+
 def test_the_curriculum_starts_with_square_pictures_and_reaches_4_to_1():
     assert widest_aspect(0, 1000) == widest_aspect(400, 1000) == 1.0
     assert widest_aspect(800, 1000) == widest_aspect(999, 1000) == MAX_ASPECT
@@ -131,9 +163,9 @@ def test_the_wide_phase_trains_on_every_aspect_ratio(monkeypatch):
     seen = []
     real_batch = vision.scene_batch
 
-    def recording_batch(rng, image_processor, batch_size, patches_per_side, widest, thirds):
+    def recording_batch(rng, image_processor, batch_size, patches_per_side, widest, *rest):
         seen.append(widest)
-        return real_batch(rng, image_processor, batch_size, patches_per_side, widest, thirds)
+        return real_batch(rng, image_processor, batch_size, patches_per_side, widest, *rest)
 
     monkeypatch.setattr(vision, "scene_batch", recording_batch)
     model, processor = tiny_llava()

@@ -41,13 +41,25 @@ from msd_demo.training.plan import (
     checkpoints,
 )
 from msd_demo.training.tiles import reads_tiles, to_tiles
-from msd_demo.training.vision import pretrain_vision, pretrain_vision_once
+from msd_demo.training.vision import SHARPEN_SMALL_SHARE, pretrain_vision, pretrain_vision_once
 from msd_demo.world import VISUAL_WORDS
 from msd_demo.world.variety import MAX_ASPECT
 
 
+def tokenizer_folder(out: Path) -> Path:
+    """Where the build's tokenizer is: the tokenizer stage's checkpoint, or, in a folder copied from models/ without
+    its checkpoints (how a later session tunes the shipped models), the target's own copy of it."""
+    for folder in (checkpoints(out, "tokenizer"), out / "target"):
+        if (folder / "tokenizer.json").exists():
+            return folder
+    raise FileNotFoundError(
+        f"no tokenizer in {out}: run the tokenizer stage (`--stages tokenizer`) or build in a copy of models/ "
+        "that holds target/tokenizer.json"
+    )
+
+
 def load_tokenizer(out: Path) -> PreTrainedTokenizerFast:
-    return PreTrainedTokenizerFast.from_pretrained(str(checkpoints(out, "tokenizer")))
+    return PreTrainedTokenizerFast.from_pretrained(str(tokenizer_folder(out)))
 
 
 def build_tokenizer_stage(out: Path, plan: Plan) -> None:
@@ -72,7 +84,7 @@ def _corpus_key(plan: Plan) -> dict:
 
 
 def _tokenizer_fingerprint(out: Path) -> str:
-    return _fingerprint(checkpoints(out, "tokenizer"), "tokenizer.json")
+    return _fingerprint(tokenizer_folder(out), "tokenizer.json")
 
 
 def write_visual_words(out: Path) -> None:
@@ -144,8 +156,9 @@ def build_tower_sharpen_stage(out: Path, plan: Plan) -> None:
     right, cost = pretrain_vision(model, processor.image_processor, plan.tower_sharpen.steps, _in_place_seed(stage, before),
                                   learning_rate=plan.tower_sharpen.learning_rate, widest=MAX_ASPECT,
                                   warmup=plan.tower_sharpen.warmup, checkpoint_dir=checkpoints(out, stage),
-                                  thirds=plan.picture_thirds)
+                                  thirds=plan.picture_thirds, small_share=SHARPEN_SMALL_SHARE)
     _save_target_in_place(out, model, marker, {"final_steps": plan.tower_sharpen.steps, "from": before, "thirds": plan.picture_thirds,
+                                               "small_share": SHARPEN_SMALL_SHARE,
                                                "occupied_cells_right": right, "phases": {stage: asdict(cost)}})
 
 
